@@ -1,0 +1,16 @@
+"""upload-emulator: an offline, spec-driven emulator of vendors' file-upload APIs.
+
+Importing the package does nothing; `create_app` builds an application on demand.
+"""
+
+__version__ = "0.1.0"
+
+
+def create_app(settings=None):
+    """Build the Flask application (imported lazily so `import emulator` stays cheap)."""
+    from emulator.app import create_app as _create_app
+
+    return _create_app(settings)
+
+
+__all__ = ["__version__", "create_app"]

@@ -1,0 +1,158 @@
+"""The control plane under /_emulator/, routed from specs/emulator.yaml like a vendor.
+
+It uses the same services the vendors do (moto-api style), so what a test sees here is
+exactly the state the vendor endpoints act on.
+"""
+
+from __future__ import annotations
+
+from emulator import __version__, errors
+from emulator.clock import isoformat, parse_iso
+from emulator.errors import ApiError
+from emulator.pipeline import Call, Reply
+from emulator.uploads import s3_endpoint
+from emulator.world import ApiKey, VendorProfile
+
+NAME = "_emulator"
+PROFILE = VendorProfile(name=NAME, dialect="problem+json", spec="emulator")
+
+
+def _key_json(call: Call, key: ApiKey) -> dict:
+    workspace = call.emu.keys.workspace(key.vendor, key.workspace)
+    return {
+        "id": key.id,
+        "key": key.secret,
+        "vendor": key.vendor,
+        "workspace": key.workspace,
+        "plan": workspace.plan if workspace else None,
+        "scopes": sorted(key.scopes),
+        "status": key.status,
+        "kind": key.kind,
+        "expiresAt": isoformat(key.expires_at) if key.expires_at else None,
+        "description": key.description,
+    }
+
+
+def get_emulator_health(call: Call) -> Reply:
+    root = call.request.host_url.rstrip("/")
+    vendors = [
+        {"name": v.name, "baseUrl": root + v.mount_path}
+        for v in call.emu.vendors.values()
+        if not v.name.startswith("_")
+    ]
+    buckets = {v["name"]: call.emu.bucket_for(v["name"]) for v in vendors}
+    return Reply(
+        200,
+        {
+            "status": "ok",
+            "version": __version__,
+            "vendors": vendors,
+            "s3Endpoint": s3_endpoint(call.request.scheme, call.request.host),
+            "buckets": buckets,
+        },
+    )
+
+
+def reset_emulator(call: Call) -> Reply:
+    call.emu.reset()
+    return Reply(204)
+
+
+def _clock(call: Call) -> dict:
+    return {"now": isoformat(call.emu.clock.now()), "frozen": call.emu.clock.is_frozen}
+
+
+def get_clock(call: Call) -> Reply:
+    return Reply(200, _clock(call))
+
+
+def set_clock(call: Call) -> Reply:
+    body = call.body or {}
+    if "frozen" in body:
+        (call.emu.clock.freeze if body["frozen"] else call.emu.clock.unfreeze)()
+    if "advanceSeconds" in body:
+        call.emu.clock.advance(body["advanceSeconds"])
+    return Reply(200, _clock(call))
+
+
+def list_keys(call: Call) -> Reply:
+    return Reply(200, {"data": [_key_json(call, k) for k in call.emu.keys.all(call.params.get("vendor"))]})
+
+
+def create_key(call: Call) -> Reply:
+    body = call.body
+    if body["vendor"] not in call.emu.worlds:
+        raise ApiError(errors.UNPROCESSABLE, f"vendor must be one of {', '.join(call.emu.worlds)}", field="vendor")
+    try:
+        expires_at = parse_iso(body["expiresAt"]) if body.get("expiresAt") else None
+    except ValueError:
+        raise ApiError(errors.MALFORMED_REQUEST, "expiresAt must be an ISO 8601 date-time", field="expiresAt") from None
+    key = call.emu.keys.create_key(
+        body["vendor"],
+        body["workspace"],
+        scopes=body.get("scopes"),
+        status=body.get("status", "active"),
+        plan=body.get("plan"),
+        expires_at=expires_at,
+        kind=body.get("kind", "api_key"),
+        description=body.get("description", ""),
+    )
+    return Reply(201, _key_json(call, key))
+
+
+def list_uploads(call: Call) -> Reply:
+    params = call.params
+    records = [
+        r.as_json()
+        for r in call.emu.uploads.all(params.get("vendor"))
+        if params.get("workspace") in (None, r.workspace) and params.get("state") in (None, r.state)
+    ]
+    return Reply(200, {"data": records})
+
+
+def _record(call: Call):
+    record = call.emu.uploads.get(call.params["uploadId"])
+    if record is None:
+        raise ApiError(errors.NOT_FOUND, f"no upload {call.params['uploadId']}")
+    return record
+
+
+def get_upload(call: Call) -> Reply:
+    return Reply(200, _record(call).as_json())
+
+
+def get_upload_content(call: Call) -> Reply:
+    record = _record(call)
+    obj = call.emu.storage.head(record.bucket, record.key)
+    if obj is None:
+        raise ApiError(errors.NOT_FOUND, f"upload {record.id} has no stored bytes (state: {record.state})")
+    chunks = call.emu.storage.iter_content(record.bucket, record.key)
+    return Reply(200, chunks, obj.content_type, {"Content-Length": str(obj.size), "ETag": obj.etag})
+
+
+def list_requests(call: Call) -> Reply:
+    p = call.params
+    found = call.emu.journal.entries(
+        limit=p.get("limit"), vendor=p.get("vendor"), operationId=p.get("operationId"), status=p.get("status")
+    )
+    return Reply(200, {"data": found})
+
+
+def clear_requests(call: Call) -> Reply:
+    call.emu.journal.clear()
+    return Reply(204)
+
+
+HANDLERS = {
+    "getEmulatorHealth": get_emulator_health,
+    "resetEmulator": reset_emulator,
+    "getClock": get_clock,
+    "setClock": set_clock,
+    "listKeys": list_keys,
+    "createKey": create_key,
+    "listUploads": list_uploads,
+    "getUpload": get_upload,
+    "getUploadContent": get_upload_content,
+    "listRequests": list_requests,
+    "clearRequests": clear_requests,
+}

@@ -1,0 +1,151 @@
+"""The application factory: one Emulator, one blueprint per vendor, the S3 endpoint, the admin API.
+
+Vendor routes are built from each vendor's spec; `create_app` refuses to start when a
+spec operation has no handler or a handler has no operation, so code and spec cannot drift.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from emulator import admin, errors, pipeline, s3api
+from emulator.clock import isoformat
+from emulator.dialects import render, render_s3
+from emulator.errors import ApiError
+from emulator.runtime import Emulator, Vendor
+from emulator.settings import Settings
+from emulator.spec import Operation
+from emulator.vendors import handlers_for
+
+log = logging.getLogger("upload_emulator")
+
+
+class SpecMismatch(RuntimeError):
+    """The spec and the handlers disagree about which operations exist."""
+
+
+def _view(emu: Emulator, vendor: Vendor, op: Operation):
+    def view(**path_params: str):
+        call = pipeline.Call(
+            emu=emu,
+            vendor=vendor,
+            op=op,
+            request=request,
+            path_params=path_params,
+            request_id=pipeline.new_request_id(vendor.profile.request_id_prefix),
+            now=emu.clock.now(),
+            started=time.perf_counter(),
+        )
+        return pipeline.handle(call)
+
+    view.__name__ = op.operation_id
+    return view
+
+
+def _mount(app: Flask, emu: Emulator, vendor: Vendor) -> None:
+    operations = {op.operation_id for op in vendor.spec.operations}
+    missing, extra = operations - vendor.handlers.keys(), vendor.handlers.keys() - operations
+    if missing or extra:
+        raise SpecMismatch(
+            f"{vendor.name}: operations without a handler {sorted(missing)}, "
+            f"handlers without an operation {sorted(extra)}"
+        )
+    bp = Blueprint(vendor.name, __name__, url_prefix=vendor.mount_path or None)
+    for op in vendor.spec.operations:
+        bp.add_url_rule(
+            op.flask_rule,
+            endpoint=op.operation_id,
+            view_func=_view(emu, vendor, op),
+            methods=[op.method],
+            strict_slashes=False,
+        )
+    app.register_blueprint(bp)
+
+    def served_spec():
+        mount_url = request.host_url.rstrip("/") + vendor.mount_path
+        return jsonify(vendor.spec.served_document(mount_url))
+
+    spec_url = (vendor.prefix if not vendor.name.startswith("_") else vendor.mount_path) + "/openapi.json"
+    app.add_url_rule(spec_url, endpoint=f"{vendor.name}_openapi", view_func=served_spec)
+    emu.vendors[vendor.name] = vendor
+
+
+def _vendor_for_path(emu: Emulator, path: str) -> Vendor:
+    """The vendor whose mount holds `path` (longest mount wins); the control plane otherwise."""
+    candidates = sorted(emu.vendors.values(), key=lambda v: len(v.mount_path), reverse=True)
+    for vendor in candidates:
+        mount = vendor.mount_path or vendor.prefix
+        if mount and (path == mount or path.startswith(mount + "/")):
+            return vendor
+    return emu.vendors[admin.NAME]
+
+
+def _routing_error(emu: Emulator, exc: HTTPException):
+    vendor = _vendor_for_path(emu, request.path)
+    request_id = pipeline.new_request_id(vendor.profile.request_id_prefix)
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(sorted(exc.valid_methods or ()))
+        err = ApiError(
+            errors.METHOD_NOT_ALLOWED,
+            f"{request.method} is not allowed on {request.path}; use {allowed}.",
+            headers={"Allow": allowed},
+        )
+    else:
+        err = ApiError(errors.NOT_FOUND, f"No route {request.method} {request.path}.")
+    rendered = render(err, vendor.profile, request_id)
+    if not vendor.name.startswith("_"):
+        emu.journal.record(
+            at=isoformat(emu.clock.now()),
+            requestId=request_id,
+            vendor=vendor.name,
+            method=request.method,
+            path=request.path,
+            status=rendered.status,
+            errorCode=rendered.code,
+            requestBodyBytes=request.content_length or 0,
+        )
+    headers = {"X-Request-Id": request_id, **rendered.headers}
+    return rendered.body, rendered.status, {"Content-Type": rendered.content_type, **headers}
+
+
+def _unexpected(emu: Emulator, exc: Exception):
+    """A bug outside a vendor pipeline: log it, tell the tests, answer without a traceback."""
+    if isinstance(exc, HTTPException):
+        return exc
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    emu.record_server_error(f"{request.method} {request.path}: {type(exc).__name__}: {exc}")
+    request_id = pipeline.new_request_id()
+    if request.path.startswith("/s3/") or request.path == "/s3":
+        rendered = render_s3(
+            ApiError(errors.INTERNAL, "We encountered an internal error. Please try again."), request_id
+        )
+    else:
+        rendered = render(ApiError(errors.INTERNAL), _vendor_for_path(emu, request.path).profile, request_id)
+    return rendered.body, rendered.status, {"Content-Type": rendered.content_type, "X-Request-Id": request_id}
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings()
+    if settings.single_vendor:
+        settings = settings.with_changes(vendors=(settings.single_vendor,))
+    emu = Emulator(settings)
+    app = Flask("upload_emulator")
+    app.extensions["upload_emulator"] = emu
+    for name in settings.vendors:
+        prefix = "" if settings.single_vendor else f"/{name}"
+        world = emu.worlds[name]
+        _mount(app, emu, Vendor(name, world.profile, emu.spec(world.profile.spec), handlers_for(name), prefix))
+    _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), admin.HANDLERS, ""))
+    app.register_blueprint(s3api.blueprint())
+    app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
+    app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
+    app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
+    return app
+
+
+def emulator_of(app: Flask) -> Emulator:
+    return app.extensions["upload_emulator"]

@@ -1,0 +1,52 @@
+"""A bounded record of every request the emulator answered, newest last.
+
+Tests read it through `/_emulator/requests` to see what their client actually sent,
+including requests the emulator rejected. Keys appear only redacted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+FIELDS = (
+    "at",
+    "requestId",
+    "vendor",
+    "operationId",
+    "method",
+    "path",
+    "status",
+    "errorCode",
+    "durationMs",
+    "keyId",
+    "key",
+    "workspace",
+    "requestBodyBytes",
+)
+
+
+class Journal:
+    def __init__(self, size: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
+
+    def add(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def record(self, **values: Any) -> None:
+        """Add an entry with every standard field (missing ones as None) plus any extras."""
+        entry = {name: values.pop(name, None) for name in FIELDS}
+        entry.update(values)
+        self.add(entry)
+
+    def entries(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+        with self._lock:
+            found = [e for e in self._entries if all(v is None or e.get(k) == v for k, v in filters.items())]
+        return found[-limit:] if limit else found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

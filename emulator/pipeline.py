@@ -1,0 +1,283 @@
+"""The ordered steps of every spec-routed request, as one tuple of small functions.
+
+    STEPS = authenticate → check_plan → pin_version → check_scope → read_body
+            → check_request → begin_idempotency     → handler → finish
+
+Each step takes the `Call` and returns nothing, returns a `Reply` (which ends the request
+early, as an idempotent replay does), or raises `ApiError`. A profile switches a step off
+by leaving its data out (no `versions:`, no `idempotency:`); the order never changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Request, Response
+
+from emulator import errors
+from emulator.auth import authenticate as auth_authenticate
+from emulator.auth import check_plan as auth_check_plan
+from emulator.auth import check_scopes, credential_from, redact
+from emulator.clock import isoformat
+from emulator.dialects import render
+from emulator.errors import ApiError
+from emulator.idempotency import Conflict, StoredReply, body_hash
+from emulator.runtime import Emulator, Vendor
+from emulator.spec import (
+    Operation,
+    RequestInvalid,
+    check_parameters,
+    parse_json_body,
+    response_problems,
+)
+from emulator.world import ApiKey, Workspace
+
+log = logging.getLogger("upload_emulator.requests")
+
+
+@dataclass
+class Reply:
+    """What a handler answers: JSON-able `body`, raw `bytes`, or an iterable of chunks."""
+
+    status: int
+    body: Any = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    code: str = ""  # the error code, for the journal
+
+
+@dataclass
+class Call:
+    emu: Emulator
+    vendor: Vendor
+    op: Operation
+    request: Request
+    path_params: dict[str, str]
+    request_id: str
+    now: datetime
+    started: float
+    key: ApiKey | None = None
+    workspace: Workspace | None = None
+    scheme: str | None = None
+    version: str | None = None
+    raw_body: bytes = b""
+    params: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    idempotency: tuple[tuple, Any] | None = None
+    replayed: bool | None = None
+
+    @property
+    def profile(self):
+        return self.vendor.profile
+
+
+def new_request_id(prefix: str = "req_") -> str:
+    return prefix + secrets.token_hex(12)
+
+
+# --- the steps ----------------------------------------------------------------------
+def authenticate(call: Call) -> None:
+    if not call.op.needs_auth:
+        return
+    schemes = call.vendor.spec.document.get("components", {}).get("securitySchemes", {})
+    names = list(dict.fromkeys(name for req in call.op.security for name in req))
+    call.scheme, token = credential_from(call.request.headers, schemes, names)
+    call.key, call.workspace = auth_authenticate(call.profile, call.emu.keys, token, call.now)
+
+
+def check_plan(call: Call) -> None:
+    if call.workspace is not None:
+        auth_check_plan(call.profile, call.workspace)
+
+
+def pin_version(call: Call) -> None:
+    versions = call.profile.versions
+    if versions is None:
+        return
+    asked = call.request.headers.get(versions.header)
+    if asked is None:
+        if versions.default is None:
+            raise ApiError(
+                errors.VERSION_UNSUPPORTED,
+                f"The {versions.header} header is required.",
+                extra={"accepted": list(versions.accepted)},
+            )
+        call.version = versions.default
+    elif asked.strip() in versions.accepted:
+        call.version = asked.strip()
+    else:
+        raise ApiError(
+            errors.VERSION_UNSUPPORTED,
+            f"API version {asked!r} is not supported. Accepted: {', '.join(versions.accepted)}.",
+            extra={"accepted": list(versions.accepted)},
+        )
+
+
+def check_scope(call: Call) -> None:
+    if call.key is not None:
+        check_scopes(call.op.security, call.scheme, call.key)
+
+
+def read_body(call: Call) -> None:
+    """Read a JSON body, refusing (413) past the vendor's cap without reading it all."""
+    if not call.op.body_media_types:
+        return
+    cap = call.profile.max_json_body_bytes or call.emu.settings.max_json_body_bytes
+    declared = call.request.content_length
+    if declared is not None and declared > cap:
+        raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is {declared} bytes; the limit is {cap}.")
+    raw = call.request.stream.read(cap + 1)
+    if len(raw) > cap:
+        raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is over the {cap}-byte limit.")
+    call.raw_body = raw
+
+
+def check_request(call: Call) -> None:
+    try:
+        call.params = check_parameters(call.op, call.request.args, call.request.headers, call.path_params)
+        if call.op.body_media_types:
+            call.body = parse_json_body(call.op, call.request.content_type, call.raw_body)
+    except RequestInvalid as bad:
+        kind_name = call.profile.validation.keyword_kinds.get(bad.keyword, call.profile.validation.default_kind)
+        raise ApiError(getattr(errors, kind_name), bad.message, field=bad.field) from None
+
+
+def begin_idempotency(call: Call) -> Reply | None:
+    rules = call.profile.idempotency
+    if rules is None or call.op.method not in ("POST", "PATCH") or call.workspace is None:
+        return None
+    key = call.request.headers.get(rules.header)
+    if key is None or not re.match(rules.key_pattern, key):
+        return None  # no key, or one of the wrong shape: ignored, as if absent
+    scope = (call.vendor.name, call.workspace.id, call.op.operation_id, key)
+    try:
+        found = call.emu.idempotency.begin(scope, body_hash(call.body), call.now, rules.window_s)
+    except Conflict as why:
+        raise ApiError(
+            getattr(errors, rules.conflict_kind), f"Idempotency-Key {key!r} was already used: {why}."
+        ) from None
+    if isinstance(found, StoredReply):
+        call.replayed = True
+        headers = {**found.headers, rules.replay_header: "true"}
+        return Reply(found.status, found.body, found.content_type, headers)
+    call.idempotency = (scope, found)
+    call.replayed = False
+    return None
+
+
+STEPS = (authenticate, check_plan, pin_version, check_scope, read_body, check_request, begin_idempotency)
+
+
+# --- running them -------------------------------------------------------------------
+def error_reply(call: Call, err: ApiError) -> Reply:
+    rendered = render(err, call.profile, call.request_id)
+    return Reply(rendered.status, rendered.body, rendered.content_type, rendered.headers, rendered.code)
+
+
+def _encode(reply: Reply) -> bytes | Iterable[bytes] | None:
+    if reply.body is None or isinstance(reply.body, bytes):
+        return reply.body
+    if isinstance(reply.body, (dict, list, str, int, float, bool)):
+        return json.dumps(reply.body).encode()
+    return reply.body  # an iterable of chunks
+
+
+def _finish_idempotency(call: Call, reply: Reply, body: Any) -> None:
+    if call.idempotency is None:
+        return
+    scope, entry = call.idempotency
+    rules = call.profile.idempotency
+    storable = reply.status < 500 and (reply.status < 400 or rules.store_client_errors)
+    stored = StoredReply(reply.status, body, reply.content_type, dict(reply.headers)) if storable else None
+    call.emu.idempotency.finish(scope, entry, stored)
+    call.idempotency = None
+
+
+def _strict_check(call: Call, reply: Reply, body: Any) -> Reply:
+    if not call.emu.settings.strict or not isinstance(body, bytes) or "json" not in reply.content_type:
+        return reply
+    problems = response_problems(call.op, reply.status, reply.content_type, json.loads(body) if body else None)
+    if not problems:
+        return reply
+    call.emu.record_server_error("; ".join(problems))
+    failed = error_reply(call, ApiError(errors.INTERNAL, "The emulator produced a response its spec forbids."))
+    failed.headers["X-Emulator-Reason"] = problems[0][:500]
+    return failed
+
+
+def handle(call: Call) -> Response:
+    reply: Reply | None = None
+    try:
+        for step in STEPS:
+            reply = step(call)
+            if reply is not None:
+                break
+        else:
+            reply = call.vendor.handlers[call.op.operation_id](call)
+    except ApiError as err:
+        reply = error_reply(call, err)
+    except Exception as exc:  # a bug: log it, tell the test, answer like the vendor's 500
+        log.exception("unhandled error in %s %s", call.vendor.name, call.op.operation_id)
+        call.emu.record_server_error(f"{call.op.operation_id}: {type(exc).__name__}: {exc}")
+        reply = error_reply(call, ApiError(errors.INTERNAL))
+    body = _encode(reply)
+    _finish_idempotency(call, reply, body)
+    if isinstance(body, bytes) or body is None:
+        reply = _strict_check(call, reply, body)
+        body = _encode(reply)
+    return respond(call, reply, body)
+
+
+def respond(call: Call, reply: Reply, body: Any) -> Response:
+    headers = {"X-Request-Id": call.request_id, **reply.headers}
+    if call.version is not None and call.profile.versions is not None:
+        headers[call.profile.versions.header] = call.version
+    if call.replayed is False and call.profile.idempotency is not None:
+        headers.setdefault(call.profile.idempotency.replay_header, "false")
+    response = Response(body if body is not None else b"", status=reply.status, headers=headers)
+    if body is not None:
+        response.headers["Content-Type"] = reply.content_type
+    else:
+        response.headers.pop("Content-Type", None)
+    journal(call, reply)
+    return response
+
+
+def journal(call: Call, reply: Reply) -> None:
+    duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
+    log.info(
+        "%s %s %s %s %.1fms %s",
+        call.vendor.name,
+        call.op.operation_id,
+        reply.status,
+        reply.code or "-",
+        duration_ms,
+        call.request_id,
+    )
+    if call.vendor.name.startswith("_"):
+        return  # the control plane's own calls would only crowd the journal
+    sent = call.request.headers.get("Authorization", "").partition(" ")[2]
+    call.emu.journal.record(
+        at=isoformat(call.now),
+        requestId=call.request_id,
+        vendor=call.vendor.name,
+        operationId=call.op.operation_id,
+        method=call.request.method,
+        path=call.request.path,
+        status=reply.status,
+        errorCode=reply.code or None,
+        durationMs=duration_ms,
+        keyId=call.key.id if call.key else None,
+        key=redact(call.key.secret if call.key else sent) or None,
+        workspace=call.workspace.id if call.workspace else None,
+        requestBodyBytes=call.request.content_length or len(call.raw_body),
+        replayed=call.replayed,
+    )

@@ -1,0 +1,195 @@
+"""Mint and verify AWS SigV4 presigned URLs with botocore's own signer.
+
+botocore stamps signatures with the wall clock, so a small subclass takes the timestamp
+from the emulator's clock instead: minting uses "now", verifying recomputes the signature
+at the request's own X-Amz-Date. Everything else (canonical request, string to sign,
+signing key) is botocore's, so the URLs are exactly what AWS would accept and reject.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
+
+from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from emulator import errors
+from emulator.errors import ApiError
+
+MAX_EXPIRES_S = 604800
+QUERY_AUTH_PARAMS = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+)
+
+
+class _TimedQueryAuth(S3SigV4QueryAuth):
+    """botocore's presigner with the timestamp supplied by the caller."""
+
+    def __init__(self, credentials, region: str, expires: int, timestamp: str) -> None:
+        super().__init__(credentials, "s3", region, expires=expires)
+        self._timestamp = timestamp
+
+    def add_auth(self, request: AWSRequest) -> None:
+        request.context["timestamp"] = self._timestamp
+        self._modify_request_before_signing(request)
+        string_to_sign = self.string_to_sign(request, self.canonical_request(request))
+        self._inject_signature_to_request(request, self.signature(string_to_sign, request))
+
+    def signature_for(self, request: AWSRequest) -> str:
+        """Recompute the signature of an already-presigned request (auth params in its URL)."""
+        request.context["timestamp"] = self._timestamp
+        return self.signature(self.string_to_sign(request, self.canonical_request(request)), request)
+
+
+class _TimedHeaderAuth(S3SigV4Auth):
+    """botocore's header signer, recomputing a signature at a given timestamp."""
+
+    def signature_at(self, request: AWSRequest, timestamp: str) -> str:
+        request.context["timestamp"] = timestamp
+        return self.signature(self.string_to_sign(request, self.canonical_request(request)), request)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a valid signature vouches for."""
+
+    access_key: str
+    signed_at: datetime
+    expires_at: datetime | None
+
+
+def _query_pairs(raw_query: str) -> list[tuple[str, str]]:
+    return [pair.partition("=")[::2] for pair in raw_query.split("&") if pair]
+
+
+def _parse_time(stamp: str) -> datetime:
+    return datetime.strptime(stamp, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
+
+
+class Presigner:
+    def __init__(self, access_key: str, secret_key: str, region: str) -> None:
+        self.credentials = Credentials(access_key, secret_key)
+        self.region = region
+
+    def mint(self, method: str, url: str, headers: dict[str, str], expires_s: int, now: datetime) -> str:
+        """A presigned URL for `method url`; every header given is signed (host always is)."""
+        request = AWSRequest(method=method, url=url, headers=headers)
+        stamp = now.astimezone(UTC).strftime(SIGV4_TIMESTAMP)
+        _TimedQueryAuth(self.credentials, self.region, expires_s, stamp).add_auth(request)
+        return request.url
+
+    def verify_query(self, method: str, host: str, raw_path: str, raw_query: str, headers, now: datetime) -> Verified:
+        """Check a presigned request; raises the S3 error AWS would answer with."""
+        pairs = _query_pairs(raw_query)
+        params = {unquote(k): unquote(v) for k, v in pairs}
+        missing = [p for p in QUERY_AUTH_PARAMS if p not in params]
+        if missing:
+            raise ApiError(errors.AUTH_QUERY_INVALID, f"Query-string authentication requires {', '.join(missing)}.")
+        if params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
+            raise ApiError(errors.AUTH_QUERY_INVALID, 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
+        access_key, signed_at = self._check_credential(params["X-Amz-Credential"], params["X-Amz-Date"])
+        try:
+            expires_s = int(params["X-Amz-Expires"])
+        except ValueError:
+            raise ApiError(errors.AUTH_QUERY_INVALID, "X-Amz-Expires should be a number") from None
+        if not 1 <= expires_s <= MAX_EXPIRES_S:
+            raise ApiError(errors.AUTH_QUERY_INVALID, f"X-Amz-Expires must be between 1 and {MAX_EXPIRES_S} seconds")
+        signed_names = params["X-Amz-SignedHeaders"].split(";")
+        if "host" not in signed_names:
+            raise ApiError(errors.AUTH_QUERY_INVALID, "X-Amz-SignedHeaders must include host")
+        unsigned_query = "&".join(f"{k}={v}" for k, v in pairs if unquote(k) != "X-Amz-Signature")
+        request = AWSRequest(
+            method=method,
+            url=f"http://{host}{raw_path}?{unsigned_query}",
+            headers=self._signed_headers(headers, host, signed_names),
+        )
+        auth = _TimedQueryAuth(self.credentials, self.region, expires_s, params["X-Amz-Date"])
+        self._compare(auth.signature_for(request), params["X-Amz-Signature"])
+        expires_at = signed_at + timedelta(seconds=expires_s)
+        if now >= expires_at:
+            raise ApiError(
+                errors.REQUEST_EXPIRED,
+                extra={
+                    "X-Amz-Expires": expires_s,
+                    "Expires": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "ServerTime": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            )
+        return Verified(access_key, signed_at, expires_at)
+
+    def verify_header(self, method: str, host: str, raw_path: str, raw_query: str, headers) -> Verified:
+        """Check an `Authorization: AWS4-HMAC-SHA256 …` request, as boto3 sends for reads."""
+        value = headers.get("Authorization", "")
+        algorithm, _, rest = value.partition(" ")
+        fields = dict(part.strip().partition("=")[::2] for part in rest.split(","))
+        if algorithm != "AWS4-HMAC-SHA256" or not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():
+            raise ApiError(
+                errors.ACCESS_DENIED,
+                "Only AWS4-HMAC-SHA256 signed requests are accepted.",
+                code="InvalidRequest",
+                status=400,
+            )
+        stamp = headers.get("X-Amz-Date", "")
+        access_key, signed_at = self._check_credential(fields["Credential"], stamp)
+        signed_names = fields["SignedHeaders"].split(";")
+        request = AWSRequest(
+            method=method,
+            url=f"http://{host}{raw_path}" + (f"?{raw_query}" if raw_query else ""),
+            headers=self._signed_headers(headers, host, signed_names),
+        )
+        auth = _TimedHeaderAuth(self.credentials, "s3", self.region)
+        self._compare(auth.signature_at(request, stamp), fields["Signature"])
+        return Verified(access_key, signed_at, None)
+
+    def _check_credential(self, credential: str, stamp: str) -> tuple[str, datetime]:
+        parts = credential.split("/")
+        if len(parts) != 5 or parts[3] != "s3" or parts[4] != "aws4_request":
+            raise ApiError(errors.AUTH_QUERY_INVALID, "Error parsing the X-Amz-Credential parameter.")
+        if parts[0] != self.credentials.access_key:
+            raise ApiError(
+                errors.ACCESS_DENIED,
+                "The AWS Access Key Id you provided does not exist in our records.",
+                code="InvalidAccessKeyId",
+                extra={"AWSAccessKeyId": parts[0]},
+            )
+        if parts[2] != self.region:
+            raise ApiError(
+                errors.AUTH_QUERY_INVALID,
+                f"Error parsing the X-Amz-Credential parameter; the region '{parts[2]}' is wrong; "
+                f"expecting '{self.region}'",
+                extra={"Region": self.region},
+            )
+        try:
+            signed_at = _parse_time(stamp)
+        except ValueError:
+            raise ApiError(
+                errors.AUTH_QUERY_INVALID, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+            ) from None
+        if parts[1] != stamp[:8]:
+            raise ApiError(errors.AUTH_QUERY_INVALID, "the date in X-Amz-Credential does not match X-Amz-Date")
+        return parts[0], signed_at
+
+    @staticmethod
+    def _signed_headers(headers, host: str, names: list[str]) -> dict[str, str]:
+        """The values of the signed headers as received (a missing one signs as empty)."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return {name: host if name == "host" else lowered.get(name, "") for name in names}
+
+    def _compare(self, expected: str, provided: str) -> None:
+        if not hmac.compare_digest(expected.encode(), provided.encode()):
+            raise ApiError(
+                errors.SIGNATURE_MISMATCH,
+                extra={
+                    "AWSAccessKeyId": self.credentials.access_key,
+                    "SignatureProvided": provided,
+                },
+            )

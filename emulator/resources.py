@@ -1,0 +1,31 @@
+"""Find the specs and fixtures: a user's directory first, then the wheel's copy, then the checkout.
+
+The wheel ships `specs/` and `fixtures/` as `emulator/_data/` (see pyproject); an editable
+install reads them straight from the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir(kind: str) -> Path:
+    """The shipped directory for `kind` ("specs" or "fixtures")."""
+    for candidate in (_PACKAGE / "_data" / kind, _PACKAGE.parent / kind):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"no {kind}/ directory shipped with upload-emulator")
+
+
+def spec_path(name: str) -> Path:
+    return data_dir("specs") / f"{name}.yaml"
+
+
+def fixture_path(vendor: str, fixtures_dir: Path | None = None) -> Path:
+    if fixtures_dir is not None:
+        candidate = Path(fixtures_dir) / f"{vendor}.yaml"
+        if candidate.is_file():
+            return candidate
+    return data_dir("fixtures") / f"{vendor}.yaml"

@@ -1,0 +1,98 @@
+"""One emulator instance: its settings, clock, world and every store, with one `reset`.
+
+`create_app` builds exactly one of these and keeps it in `app.extensions`; nothing lives
+at module level, so two emulators in one process (as in a test suite) never share state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.auth import KeyStore
+from emulator.clock import Clock
+from emulator.idempotency import IdempotencyStore
+from emulator.journal import Journal
+from emulator.presign import Presigner
+from emulator.resources import spec_path
+from emulator.settings import Settings
+from emulator.spec import Spec
+from emulator.state import ResourceStore, UploadStore
+from emulator.storage import ObjectStorage
+from emulator.world import VendorProfile, World, load_world
+
+log = logging.getLogger("upload_emulator")
+
+
+@dataclass
+class Vendor:
+    """A mounted vendor: its profile, spec, handlers and where it is served."""
+
+    name: str
+    profile: VendorProfile
+    spec: Spec
+    handlers: dict[str, Any]
+    prefix: str  # "/scripe", or "" in single-vendor mode
+
+    @property
+    def mount_path(self) -> str:
+        return self.prefix + self.spec.base_path
+
+
+class Emulator:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clock = Clock()
+        self.worlds: dict[str, World] = {v: load_world(v, settings.fixtures_dir) for v in settings.vendors}
+        self.specs: dict[str, Spec] = {}
+        self.keys = KeyStore(self.worlds)
+        self.idempotency = IdempotencyStore()
+        self.uploads = UploadStore()
+        self.resources = ResourceStore()
+        self.journal = Journal(settings.journal_size)
+        self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
+        self.presigner = Presigner(settings.s3_access_key, settings.s3_secret_key, settings.s3_region)
+        self.vendors: dict[str, Vendor] = {}
+        self._errors_lock = threading.Lock()
+        self.server_errors: list[str] = []
+        for world in self.worlds.values():
+            uploads = world.profile.settings.get("uploads")
+            if uploads:
+                self.storage.ensure_bucket(self.bucket_for(world.profile.name))
+
+    def spec(self, name: str) -> Spec:
+        if name not in self.specs:
+            self.specs[name] = Spec.load(spec_path(name))
+        return self.specs[name]
+
+    def bucket_for(self, vendor: str) -> str:
+        """The vendor's bucket, suffixed so emulators sharing moto's process state stay apart."""
+        base = self.worlds[vendor].profile.settings["uploads"]["bucket"]
+        return f"{base}-{self.settings.instance_id}"
+
+    def record_server_error(self, message: str) -> None:
+        """A bug in the emulator (a 500 or a spec violation); the pytest plugin raises these."""
+        log.error("server error: %s", message)
+        with self._errors_lock:
+            self.server_errors.append(message)
+
+    def take_server_errors(self) -> list[str]:
+        with self._errors_lock:
+            taken, self.server_errors = self.server_errors, []
+        return taken
+
+    def reset(self) -> None:
+        """Back to the fixtures: keys, uploads, resources, stored objects, journal, clock."""
+        self.keys.reset()
+        self.idempotency.reset()
+        self.uploads.reset()
+        self.resources.reset()
+        self.storage.reset()
+        self.journal.clear()
+        self.clock.reset()
+        self.take_server_errors()
+
+    def close(self) -> None:
+        self.storage.close()

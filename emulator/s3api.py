@@ -1,0 +1,269 @@
+"""The S3 endpoint under /s3: presigned PUTs from clients, signed reads from boto3.
+
+A presigned PUT is verified (signature, expiry), matched to its upload record (size cap,
+state), then streamed into storage while hashed; a rejected or short body stores nothing.
+Reads (GetObject, HeadObject, ListObjectsV2, ListBuckets, DeleteObject) take a normal
+SigV4 `Authorization` header made with the emulator's fixed credentials, so an ordinary
+boto3 client pointed at `http://host:port/s3` can check what landed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Iterator
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Request, Response, current_app, request
+from werkzeug.exceptions import ClientDisconnected
+
+from emulator import errors
+from emulator.clock import isoformat
+from emulator.dialects import render_s3
+from emulator.errors import ApiError
+from emulator.runtime import Emulator
+from emulator.state import REDEEMED
+from emulator.storage import BodyTooShort
+
+log = logging.getLogger("upload_emulator.s3")
+READ_CHUNK = 1024 * 1024
+# An over-cap body up to this size is read and dropped before answering, so the client
+# sees the error instead of a reset connection; past it the connection is closed.
+DRAIN_LIMIT = 16 * 1024 * 1024
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def _emu() -> Emulator:
+    return current_app.extensions["upload_emulator"]
+
+
+def raw_target(req: Request) -> tuple[str, str]:
+    """The path and query exactly as the client sent them (signatures cover the raw form)."""
+    raw = req.environ.get("RAW_URI") or req.environ.get("REQUEST_URI")
+    if raw:
+        path, _, query = raw.partition("?")
+        if path.startswith(("http://", "https://")):
+            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+        return path, query
+    return quote(req.path, safe="/~"), req.query_string.decode("latin-1")
+
+
+def _drain(stream, limit: int) -> bool:
+    """Read and drop up to `limit` bytes; True when the body ended within it."""
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(READ_CHUNK, left))
+        if not chunk:
+            return True
+        left -= len(chunk)
+    return False
+
+
+class _S3Call:
+    def __init__(self, emu: Emulator, operation: str) -> None:
+        self.emu = emu
+        self.operation = operation
+        self.request_id = secrets.token_hex(8).upper()
+        self.started = time.perf_counter()
+        self.vendor: str | None = None
+        self.override = None
+
+    def error(self, err: ApiError, close: bool = False) -> Response:
+        rendered = render_s3(err, self.request_id, self.override)
+        response = Response(rendered.body, status=rendered.status, content_type=rendered.content_type)
+        if close:
+            response.headers["Connection"] = "close"
+        return self.finish(response, rendered.code)
+
+    def finish(self, response: Response, code: str | None = None) -> Response:
+        response.headers["x-amz-request-id"] = self.request_id
+        response.headers["x-amz-id-2"] = "upload-emulator"
+        self.emu.journal.record(
+            at=isoformat(self.emu.clock.now()),
+            requestId=self.request_id,
+            vendor="s3",
+            uploadVendor=self.vendor,
+            operationId=self.operation,
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            errorCode=code,
+            durationMs=round((time.perf_counter() - self.started) * 1000, 3),
+            requestBodyBytes=request.content_length or 0,
+        )
+        log.info("s3 %s %s %s", self.operation, response.status_code, code or "-")
+        return response
+
+
+def _authorize_read(call: _S3Call) -> None:
+    path, query = raw_target(request)
+    if "X-Amz-Signature" in request.args:
+        call.emu.presigner.verify_query(
+            request.method, request.host, path, query, request.headers, call.emu.clock.now()
+        )
+    elif "Authorization" in request.headers:
+        call.emu.presigner.verify_header(request.method, request.host, path, query, request.headers)
+    else:
+        raise ApiError(
+            errors.ACCESS_DENIED,
+            "Anonymous access is not allowed; sign the request "
+            "with the emulator's S3 credentials (see `upload-emulator serve` output).",
+        )
+
+
+def put_object(bucket: str, key: str) -> Response:
+    emu = _emu()
+    call = _S3Call(emu, "PutObject")
+    stream = request.stream
+    try:
+        if "X-Amz-Signature" not in request.args:
+            raise ApiError(errors.ACCESS_DENIED, "Uploads must use the presigned URL the API returned.")
+        path, query = raw_target(request)
+        now = emu.clock.now()
+        emu.presigner.verify_query("PUT", request.host, path, query, request.headers, now)
+        record = emu.uploads.for_object(bucket, key)
+        if record is None:
+            raise ApiError(errors.ACCESS_DENIED, "No upload is waiting at this URL (was the emulator reset?).")
+        call.vendor = record.vendor
+        call.override = emu.worlds[record.vendor].profile.s3_error_for(errors.ENTITY_TOO_LARGE)
+        if record.state == REDEEMED:
+            raise ApiError(errors.ACCESS_DENIED, "This upload has already been used; mint a new one.")
+        size = request.content_length
+        if size is None:
+            raise ApiError(errors.MISSING_CONTENT_LENGTH)
+        if size > record.max_size_bytes:
+            cap = record.max_size_bytes
+            raise ApiError(errors.ENTITY_TOO_LARGE, extra={"ProposedSize": size, "MaxSizeAllowed": cap})
+        chunks = iter(lambda: stream.read(READ_CHUNK), b"")
+        stored = emu.storage.put_stream(bucket, key, chunks, record.content_type, size)
+        if not emu.uploads.mark_uploaded(record, stored.size, stored.sha256, stored.etag, emu.clock.now()):
+            emu.storage.delete(bucket, key)
+            raise ApiError(errors.ACCESS_DENIED, "This upload was used while its bytes were arriving.")
+    except ApiError as err:  # rejected before its body was read: drop the body, then answer
+        return call.error(err, close=not _drain(stream, DRAIN_LIMIT))
+    except (BodyTooShort, ClientDisconnected) as short:
+        return call.error(ApiError(errors.INCOMPLETE_BODY, f"{errors.INCOMPLETE_BODY.message} ({short})"), close=True)
+    response = Response(b"", status=200)
+    response.headers["ETag"] = stored.etag
+    response.headers.pop("Content-Type", None)
+    return call.finish(response)
+
+
+def _object_headers(obj) -> dict[str, str]:
+    return {
+        "ETag": obj.etag,
+        "Content-Type": obj.content_type,
+        "Content-Length": str(obj.size),
+        "Last-Modified": obj.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "Accept-Ranges": "bytes",
+    }
+
+
+def get_object(bucket: str, key: str, head: bool) -> Response:
+    emu = _emu()
+    call = _S3Call(emu, "HeadObject" if head else "GetObject")
+    try:
+        _authorize_read(call)
+        if not emu.storage.has_bucket(bucket):
+            raise ApiError(errors.NO_SUCH_BUCKET, extra={"BucketName": bucket})
+        obj = emu.storage.head(bucket, key)
+        if obj is None:
+            raise ApiError(errors.NO_SUCH_KEY, extra={"Key": key})
+    except ApiError as err:
+        response = call.error(err)
+        if head:
+            response.set_data(b"")
+        return response
+    headers = _object_headers(obj)
+    body: Iterator[bytes] | bytes = b"" if head else emu.storage.iter_content(bucket, key)
+    response = Response(body, status=200, headers=headers, direct_passthrough=not head)
+    if head:
+        response.headers["Content-Length"] = str(obj.size)
+    return call.finish(response)
+
+
+def delete_object(bucket: str, key: str) -> Response:
+    emu = _emu()
+    call = _S3Call(emu, "DeleteObject")
+    try:
+        _authorize_read(call)
+        if not emu.storage.has_bucket(bucket):
+            raise ApiError(errors.NO_SUCH_BUCKET, extra={"BucketName": bucket})
+    except ApiError as err:
+        return call.error(err)
+    emu.storage.delete(bucket, key)
+    return call.finish(Response(b"", status=204))
+
+
+def list_objects(bucket: str) -> Response:
+    emu = _emu()
+    call = _S3Call(emu, "ListObjectsV2")
+    try:
+        _authorize_read(call)
+        if not emu.storage.has_bucket(bucket):
+            raise ApiError(errors.NO_SUCH_BUCKET, extra={"BucketName": bucket})
+    except ApiError as err:
+        return call.error(err)
+    prefix = request.args.get("prefix", "")
+    objects = emu.storage.list(bucket, prefix)
+    contents = "".join(
+        f"<Contents><Key>{escape(o.key)}</Key>"
+        f"<LastModified>{o.last_modified.strftime('%Y-%m-%dT%H:%M:%S.000Z')}</LastModified>"
+        f"<ETag>{escape(o.etag)}</ETag><Size>{o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>"
+        for o in objects
+    )
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="{S3_NS}">'
+        f"<Name>{escape(bucket)}</Name><Prefix>{escape(prefix)}</Prefix><KeyCount>{len(objects)}</KeyCount>"
+        f"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>"
+    )
+    return call.finish(Response(xml, status=200, content_type="application/xml"))
+
+
+def list_buckets() -> Response:
+    emu = _emu()
+    call = _S3Call(emu, "ListBuckets")
+    try:
+        _authorize_read(call)
+    except ApiError as err:
+        return call.error(err)
+    buckets = "".join(
+        f"<Bucket><Name>{escape(name)}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>"
+        for name in emu.storage.bucket_names()
+    )
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult xmlns="{S3_NS}">'
+        f"<Owner><ID>upload-emulator</ID></Owner><Buckets>{buckets}</Buckets></ListAllMyBucketsResult>"
+    )
+    return call.finish(Response(xml, status=200, content_type="application/xml"))
+
+
+def _not_allowed(operation: str) -> Response:
+    return _S3Call(_emu(), operation).error(ApiError(errors.S3_METHOD_NOT_ALLOWED, extra={"Method": request.method}))
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("s3", __name__, url_prefix="/s3")
+    any_method = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
+
+    @bp.route("/", methods=any_method, strict_slashes=False)
+    def service_root():
+        return list_buckets() if request.method == "GET" else _not_allowed("Service")
+
+    @bp.route("/<bucket>", methods=any_method, strict_slashes=False)
+    def bucket_root(bucket: str):
+        return list_objects(bucket) if request.method == "GET" else _not_allowed("Bucket")
+
+    @bp.route("/<bucket>/<path:key>", methods=any_method)
+    def object_route(bucket: str, key: str):
+        if request.method == "PUT":
+            return put_object(bucket, key)
+        if request.method in ("GET", "HEAD"):
+            return get_object(bucket, key, head=request.method == "HEAD")
+        if request.method == "DELETE":
+            return delete_object(bucket, key)
+        return _not_allowed("Object")
+
+    return bp

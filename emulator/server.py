@@ -1,0 +1,62 @@
+"""Serve the app with cheroot, the WSGI server chosen for the byte path.
+
+cheroot hands the app the request body as a socket stream (it does not spool the body
+to a file first, as waitress does), runs one process with a thread pool (state is in
+memory), and is a production server. `bench/put_throughput.py` measures it against
+waitress; see the README.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cheroot.wsgi import Server
+
+THREADS = 16
+
+
+class ServerError(RuntimeError):
+    """The server could not start (a busy port, a bad address)."""
+
+
+def build(app, host: str, port: int, threads: int = THREADS) -> Server:
+    server = Server((host, port), app, numthreads=threads, server_name="upload-emulator")
+    server.timeout = 30  # seconds a connection may sit idle mid-request
+    try:
+        server.prepare()
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return server
+
+
+def bound_port(server: Server) -> int:
+    return server.bind_addr[1]
+
+
+class LiveServer:
+    """The app on a real socket in a background thread: for tests and the pytest plugin."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS) -> None:
+        self.app = app
+        self.host = host
+        self._server = build(app, host, port, threads)
+        self.port = bound_port(self._server)
+        self._thread = threading.Thread(target=self._server.serve, name="upload-emulator", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

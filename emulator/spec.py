@@ -1,0 +1,272 @@
+"""One OpenAPI 3.1 document: its operations as routes, and validators for requests and responses.
+
+Schemas are validated in place inside the document (a `referencing` registry resolves
+`#/components/...`), so the spec file stays the single source of truth.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+class RequestInvalid(Exception):
+    """A request that does not match the spec; `keyword` is the failing jsonschema keyword."""
+
+    def __init__(self, message: str, field: str | None = None, keyword: str = "type") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.keyword = keyword
+
+
+def _pointer(*parts: str) -> str:
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path | query | header
+    required: bool
+    schema: dict
+
+
+@dataclass
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    parameters: tuple[Parameter, ...]
+    body_required: bool
+    body_media_types: tuple[str, ...]
+    security: list[dict[str, list[str]]]
+    responses: dict[str, dict[str, str | None]]  # status → media type → schema pointer
+    extensions: dict[str, Any] = field(default_factory=dict)
+    _spec: Spec | None = field(default=None, repr=False)
+
+    @property
+    def flask_rule(self) -> str:
+        return re.sub(r"\{([^}]+)\}", r"<\1>", self.path)
+
+    @property
+    def needs_auth(self) -> bool:
+        return bool(self.security)
+
+    @cached_property
+    def body_validator(self) -> Draft202012Validator | None:
+        media = next((m for m in self.body_media_types if "json" in m), None)
+        if media is None:
+            return None
+        return self._spec.validator("paths", self.path, self.method.lower(), "requestBody", "content", media, "schema")
+
+    def response_validator(self, status: int, media_type: str) -> Draft202012Validator | None:
+        """The validator for a documented (status, media type); KeyError when undocumented."""
+        by_media = self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
+        if by_media is None:
+            by_media = self.responses["default"]
+        if not by_media:
+            if media_type:
+                raise KeyError(f"{status} is documented with no body, got {media_type}")
+            return None
+        pointer = by_media[media_type]
+        return None if pointer is None else self._spec.validator_at(pointer)
+
+
+class Spec:
+    """A loaded OpenAPI document and the operations it declares."""
+
+    def __init__(self, name: str, document: dict) -> None:
+        self.name = name
+        self.document = document
+        self.uri = f"urn:upload-emulator:spec:{name}"
+        self._registry = Registry().with_resource(
+            self.uri, Resource.from_contents(document, default_specification=DRAFT202012)
+        )
+        self._validators: dict[str, Draft202012Validator] = {}
+        self.operations = self._operations()
+
+    @classmethod
+    def load(cls, path: Path) -> Spec:
+        return cls(path.stem, yaml.safe_load(path.read_text()))
+
+    @property
+    def base_path(self) -> str:
+        """The path of the vendor's first server URL (`https://api.x.io/v1` → `/v1`)."""
+        servers = self.document.get("servers") or [{"url": "/"}]
+        return urlsplit(servers[0]["url"]).path.rstrip("/")
+
+    def validator_at(self, pointer: str) -> Draft202012Validator:
+        cached = self._validators.get(pointer)
+        if cached is None:
+            cached = Draft202012Validator({"$ref": f"{self.uri}#{pointer}"}, registry=self._registry)
+            self._validators[pointer] = cached
+        return cached
+
+    def validator(self, *parts: str) -> Draft202012Validator:
+        return self.validator_at(_pointer(*parts))
+
+    def served_document(self, mount_url: str) -> dict:
+        """The document as served: the emulator's own mount first among the servers."""
+        served = copy.deepcopy(self.document)
+        original = served.get("servers") or []
+        served["servers"] = [{"url": mount_url, "description": "upload-emulator"}, *original]
+        return served
+
+    def resolve(self, node: dict, parts: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
+        """Follow local `$ref`s; returns the node and the path where it really lives."""
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not ref.startswith("#/"):
+                raise ValueError(f"{self.name}: only local $refs are supported, got {ref}")
+            parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/"))
+            node = self.document
+            for part in parts:
+                node = node[part]
+        return node, parts
+
+    def _operations(self) -> list[Operation]:
+        global_security = self.document.get("security", [])
+        found: list[Operation] = []
+        for path, item in (self.document.get("paths") or {}).items():
+            shared = item.get("parameters", [])
+            for method in HTTP_METHODS:
+                raw = item.get(method)
+                if raw is None:
+                    continue
+                resolved = [self.resolve(p, ())[0] for p in (*shared, *raw.get("parameters", []))]
+                params = tuple(
+                    Parameter(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}))
+                    for p in resolved
+                    if p["in"] in ("path", "query", "header")
+                )
+                body = raw.get("requestBody") or {}
+                responses: dict[str, dict[str, str | None]] = {}
+                for status, response in (raw.get("responses") or {}).items():
+                    here = ("paths", path, method, "responses", str(status))
+                    response, where = self.resolve(response, here)
+                    responses[str(status)] = {
+                        media: _pointer(*where, "content", media, "schema") if "schema" in content else None
+                        for media, content in (response.get("content") or {}).items()
+                    }
+                found.append(
+                    Operation(
+                        operation_id=raw["operationId"],
+                        method=method.upper(),
+                        path=path,
+                        parameters=params,
+                        body_required=bool(body.get("required")),
+                        body_media_types=tuple((body.get("content") or {}).keys()),
+                        security=raw.get("security", global_security),
+                        responses=responses,
+                        extensions={k: v for k, v in raw.items() if k.startswith("x-")},
+                        _spec=self,
+                    )
+                )
+        return found
+
+
+# --- request checks ---------------------------------------------------------------------
+def _describe(error: ValidationError) -> tuple[str, str | None]:
+    """A message that names the offending field, and the field's dotted path."""
+    location = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = [n for n in error.validator_value if isinstance(error.instance, dict) and n not in error.instance]
+        name = ".".join([*location, missing[0]]) if missing else ".".join(location)
+        return f"{name} is required", name or None
+    name = ".".join(location) or None
+    return (f"{name}: {error.message}" if name else error.message), name
+
+
+def check_instance(validator: Draft202012Validator, instance: Any, prefix: str | None = None) -> None:
+    error = best_match(validator.iter_errors(instance))
+    if error is None:
+        return
+    message, name = _describe(error)
+    if prefix:
+        name = prefix if name is None else f"{prefix}.{name}"
+        message = f"{prefix}: {error.message}" if name == prefix else message
+    raise RequestInvalid(message, name, str(error.validator))
+
+
+def _coerce(raw: str, schema: dict, name: str) -> Any:
+    types = schema.get("type", "string")
+    types = types if isinstance(types, list) else [types]
+    if "integer" in types:
+        try:
+            return int(raw)
+        except ValueError:
+            raise RequestInvalid(f"{name} must be an integer", name, "type") from None
+    if "number" in types:
+        try:
+            return float(raw)
+        except ValueError:
+            raise RequestInvalid(f"{name} must be a number", name, "type") from None
+    if "boolean" in types:
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise RequestInvalid(f"{name} must be true or false", name, "type")
+    return raw
+
+
+def check_parameters(op: Operation, query, headers, path_params: dict[str, str]) -> dict[str, Any]:
+    """Check and coerce path, query and header parameters; returns them by name."""
+    values: dict[str, Any] = {}
+    for param in op.parameters:
+        source = {"path": path_params, "query": query, "header": headers}[param.location]
+        raw = source.get(param.name)
+        if raw is None:
+            if param.required:
+                raise RequestInvalid(f"{param.name} is required", param.name, "required")
+            continue
+        value = _coerce(raw, param.schema, param.name)
+        check_instance(Draft202012Validator(param.schema), value, prefix=param.name)
+        values[param.name] = value
+    return values
+
+
+def parse_json_body(op: Operation, content_type: str | None, raw: bytes) -> Any:
+    """Decode and validate a JSON request body against the operation's schema."""
+    if not raw:
+        if op.body_required:
+            raise RequestInvalid("a JSON request body is required", None, "required")
+        return None
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media not in op.body_media_types:
+        expected = ", ".join(op.body_media_types) or "no body"
+        raise RequestInvalid(
+            f"Content-Type must be {expected}, got {media or 'nothing'}", "Content-Type", "contentType"
+        )
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestInvalid(f"the body is not valid JSON: {exc}", None, "json") from None
+    if op.body_validator is not None:
+        check_instance(op.body_validator, body)
+    return body
+
+
+def response_problems(op: Operation, status: int, content_type: str, body: Any) -> list[str]:
+    """What is wrong with a response the emulator is about to send (empty when it conforms)."""
+    media = (content_type or "").split(";")[0].strip()
+    try:
+        validator = op.response_validator(status, media)
+    except KeyError:
+        return [f"{op.operation_id}: response {status} {media or '(no body)'} is not documented"]
+    if validator is None:
+        return []
+    return [f"{op.operation_id} {status}: {e.message} at {list(e.absolute_path)}" for e in validator.iter_errors(body)]

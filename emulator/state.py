@@ -1,0 +1,150 @@
+"""Upload records and vendor resources (sources, jobs, …), in memory and thread-safe.
+
+Every vendor's upload goes through the same record: minted (`pending`), bytes stored
+(`uploaded`), used by the vendor (`redeemed`). The S3 endpoint finds the record by its
+object key to enforce the size cap. Vendor resources are plain dicts owned by a workspace;
+a lookup from another workspace finds nothing, so existence never leaks.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from emulator.clock import isoformat
+
+PENDING, UPLOADED, REDEEMED = "pending", "uploaded", "redeemed"
+
+
+@dataclass
+class UploadRecord:
+    id: str
+    vendor: str
+    workspace: str
+    content_type: str
+    max_size_bytes: int
+    created_at: datetime
+    expires_at: datetime
+    bucket: str
+    key: str
+    state: str = PENDING
+    size: int | None = None
+    sha256: str | None = None
+    etag: str | None = None
+    uploaded_at: datetime | None = None
+    redeemed_at: datetime | None = None
+    redeemed_by: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "vendor": self.vendor,
+            "workspace": self.workspace,
+            "state": self.state,
+            "contentType": self.content_type,
+            "maxSizeBytes": self.max_size_bytes,
+            "size": self.size,
+            "sha256": self.sha256,
+            "etag": self.etag,
+            "bucket": self.bucket,
+            "key": self.key,
+            "createdAt": isoformat(self.created_at),
+            "expiresAt": isoformat(self.expires_at),
+            "uploadedAt": isoformat(self.uploaded_at) if self.uploaded_at else None,
+            "redeemedAt": isoformat(self.redeemed_at) if self.redeemed_at else None,
+            "redeemedBy": self.redeemed_by,
+        }
+
+
+class NotRedeemable(Exception):
+    """Why an upload cannot be redeemed, in words for the caller."""
+
+
+class UploadStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_id: dict[str, UploadRecord] = {}
+        self._by_object: dict[tuple[str, str], UploadRecord] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._by_id.clear()
+            self._by_object.clear()
+
+    def add(self, record: UploadRecord) -> UploadRecord:
+        with self._lock:
+            self._by_id[record.id] = record
+            self._by_object[(record.bucket, record.key)] = record
+        return record
+
+    def get(self, upload_id: str, workspace: str | None = None) -> UploadRecord | None:
+        record = self._by_id.get(upload_id)
+        if record is None or (workspace is not None and record.workspace != workspace):
+            return None
+        return record
+
+    def for_object(self, bucket: str, key: str) -> UploadRecord | None:
+        return self._by_object.get((bucket, key))
+
+    def all(self, vendor: str | None = None) -> list[UploadRecord]:
+        with self._lock:
+            return [r for r in self._by_id.values() if vendor in (None, r.vendor)]
+
+    def mark_uploaded(self, record: UploadRecord, size: int, sha256: str, etag: str, now: datetime) -> bool:
+        """Record stored bytes; False when the upload was redeemed meanwhile (bytes unwanted)."""
+        with self._lock:
+            if record.state == REDEEMED:
+                return False
+            record.state, record.size, record.sha256, record.etag = UPLOADED, size, sha256, etag
+            record.uploaded_at = now
+            return True
+
+    def redeem(self, upload_id: str, workspace: str, by: str, now: datetime) -> UploadRecord:
+        """Atomically take an uploaded, unexpired upload of `workspace` for one use."""
+        with self._lock:
+            record = self._by_id.get(upload_id)
+            if record is None or record.workspace != workspace:
+                raise NotRedeemable(f"upload {upload_id} does not exist in this workspace")
+            if record.state == REDEEMED:
+                raise NotRedeemable(f"upload {upload_id} has already been used")
+            if record.is_expired(now):
+                raise NotRedeemable(f"upload {upload_id} expired at {isoformat(record.expires_at)}")
+            if record.state != UPLOADED:
+                raise NotRedeemable(f"upload {upload_id} has no bytes yet: PUT the file to uploadUrl first")
+            record.state, record.redeemed_at, record.redeemed_by = REDEEMED, now, by
+            return record
+
+
+class ResourceStore:
+    """Vendor resources by (vendor, kind, id), each owned by one workspace."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def put(self, vendor: str, kind: str, workspace: str, item: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._items[(vendor, kind, item["id"])] = (workspace, item)
+        return item
+
+    def get(self, vendor: str, kind: str, item_id: str, workspace: str) -> dict[str, Any] | None:
+        found = self._items.get((vendor, kind, item_id))
+        if found is None or found[0] != workspace:
+            return None
+        return found[1]
+
+    def update(self, vendor: str, kind: str, item_id: str, **changes: Any) -> None:
+        with self._lock:
+            found = self._items.get((vendor, kind, item_id))
+            if found is not None:
+                found[1].update(changes)

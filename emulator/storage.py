@@ -1,0 +1,169 @@
+"""moto's in-process S3, fed by streams: the only module that imports moto.
+
+A PUT body arrives as chunks. They are hashed (MD5 for the ETag, SHA-256 for the record)
+and written to a temporary file that spills to disk past a small threshold, so a 1 GiB
+body never sits in memory. Only when the whole body has arrived is the object swapped
+into moto in one step; an interrupted or rejected body leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from moto.s3.models import FakeKey, s3_backends
+
+CHUNK_BYTES = 1024 * 1024
+SPOOL_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    bucket: str
+    key: str
+    size: int
+    etag: str  # quoted MD5 hex, as S3 sends it
+    sha256: str
+    content_type: str
+    last_modified: datetime
+
+
+class BodyTooShort(Exception):
+    """The client stopped sending before Content-Length bytes arrived."""
+
+
+class ObjectStorage:
+    """One emulator's buckets, in a moto account of its own."""
+
+    def __init__(self, region: str, instance_id: str) -> None:
+        self.region = region
+        self.account_id = f"{int(instance_id, 16) % 10**12:012d}"
+        self._backend = s3_backends[self.account_id]["aws"]
+        self._lock = threading.Lock()
+
+    def ensure_bucket(self, name: str) -> None:
+        with self._lock:
+            if name not in self._backend.buckets:
+                self._backend.create_bucket(name, self.region)
+
+    def has_bucket(self, name: str) -> bool:
+        return name in self._backend.buckets
+
+    def bucket_names(self) -> list[str]:
+        return sorted(self._backend.buckets)
+
+    def put_stream(
+        self, bucket: str, key: str, chunks: Iterable[bytes], content_type: str, expected_size: int
+    ) -> StoredObject:
+        """Store exactly `expected_size` bytes from `chunks`; BodyTooShort stores nothing."""
+        md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - moto keeps it open
+        size = 0
+        try:
+            for chunk in chunks:
+                md5.update(chunk)
+                sha.update(chunk)
+                spool.write(chunk)
+                size += len(chunk)
+            if size != expected_size:
+                raise BodyTooShort(f"received {size} of {expected_size} bytes")
+        except BaseException:
+            spool.close()
+            raise
+        fake = FakeKey(
+            name=key,
+            value=b"",
+            account_id=self.account_id,
+            region_name=self.region,
+            bucket_name=bucket,
+            etag=md5.hexdigest(),
+        )
+        fake._value_buffer.close()
+        fake._value_buffer = spool
+        fake.contentsize = size
+        fake.set_metadata({"Content-Type": content_type})
+        with self._lock:
+            keys = self._backend.get_bucket(bucket).keys
+            previous = keys.getlist(key, [])
+            keys.setlist(key, [fake])
+        for old in previous:
+            old.dispose()
+        return self._describe(bucket, fake, sha.hexdigest())
+
+    def head(self, bucket: str, key: str) -> StoredObject | None:
+        fake = self._find(bucket, key)
+        return None if fake is None else self._describe(bucket, fake, None)
+
+    def iter_content(self, bucket: str, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """Stream an object's bytes; positioned reads so concurrent readers don't interfere."""
+        fake = self._find(bucket, key)
+        if fake is None:
+            return
+        offset = 0
+        while True:
+            with fake.lock:
+                if fake._value_buffer.closed:
+                    return
+                fake._value_buffer.seek(offset)
+                chunk = fake._value_buffer.read(chunk_bytes)
+            if not chunk:
+                return
+            offset += len(chunk)
+            yield chunk
+
+    def delete(self, bucket: str, key: str) -> bool:
+        with self._lock:
+            bucket_obj = self._backend.buckets.get(bucket)
+            if bucket_obj is None or key not in bucket_obj.keys:
+                return False
+            removed = bucket_obj.keys.getlist(key, [])
+            del bucket_obj.keys[key]
+        for old in removed:
+            old.dispose()
+        return True
+
+    def list(self, bucket: str, prefix: str = "") -> list[StoredObject]:
+        bucket_obj = self._backend.buckets.get(bucket)
+        if bucket_obj is None:
+            return []
+        return [
+            self._describe(bucket, fake, None)
+            for name, fake in sorted(bucket_obj.keys.items())
+            if name.startswith(prefix) and isinstance(fake, FakeKey)
+        ]
+
+    def reset(self) -> None:
+        """Empty every bucket of this emulator (the buckets themselves stay)."""
+        for name in self.bucket_names():
+            for obj in self.list(name):
+                self.delete(name, obj.key)
+
+    def close(self) -> None:
+        """Remove this emulator's buckets from the process-wide moto state."""
+        self.reset()
+        with self._lock:
+            for name in self.bucket_names():
+                self._backend.delete_bucket(name)
+
+    def _find(self, bucket: str, key: str) -> FakeKey | None:
+        bucket_obj = self._backend.buckets.get(bucket)
+        if bucket_obj is None:
+            return None
+        fake = bucket_obj.keys.get(key)
+        return fake if isinstance(fake, FakeKey) else None
+
+    @staticmethod
+    def _describe(bucket: str, fake: FakeKey, sha256: str | None) -> StoredObject:
+        return StoredObject(
+            bucket=bucket,
+            key=fake.name,
+            size=fake.contentsize,
+            etag=fake.etag,
+            sha256=sha256 or "",
+            content_type=fake.metadata.get("Content-Type", "binary/octet-stream"),
+            last_modified=fake.last_modified,
+        )

@@ -1,0 +1,110 @@
+"""Minting and redeeming uploads: the flow every vendor shares.
+
+A vendor handler decides *what* may be uploaded (its allow-list, caps, TTL, key layout);
+this module records the upload, signs the PUT URL against the host the client used, and
+takes an upload for one use.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from emulator import errors
+from emulator.errors import ApiError
+from emulator.runtime import Emulator
+from emulator.state import NotRedeemable, UploadRecord
+
+S3_MOUNT = "/s3"
+
+
+def new_id(prefix: str, length: int = 26) -> str:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def cap_for(table: dict[str, int], content_type: str) -> int | None:
+    """The size cap for `content_type`: an exact entry, else the first matching wildcard."""
+    media = content_type.split(";")[0].strip().lower()
+    if media in table:
+        return table[media]
+    for pattern, cap in table.items():
+        if "*" in pattern and fnmatch.fnmatchcase(media, pattern):
+            return cap
+    return None
+
+
+def s3_endpoint(scheme: str, host: str) -> str:
+    return f"{scheme}://{host}{S3_MOUNT}"
+
+
+def mint(
+    emu: Emulator,
+    *,
+    vendor: str,
+    workspace: str,
+    upload_id: str,
+    content_type: str,
+    max_size_bytes: int,
+    ttl_s: int,
+    key_template: str,
+    scheme: str,
+    host: str,
+    now: datetime,
+) -> tuple[UploadRecord, str]:
+    """Record an upload and return it with its presigned PUT URL (content-type signed)."""
+    bucket = emu.bucket_for(vendor)
+    key = key_template.format(workspace=workspace, upload_id=upload_id)
+    record = emu.uploads.add(
+        UploadRecord(
+            id=upload_id,
+            vendor=vendor,
+            workspace=workspace,
+            content_type=content_type,
+            max_size_bytes=max_size_bytes,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_s),
+            bucket=bucket,
+            key=key,
+        )
+    )
+    url = emu.presigner.mint(
+        "PUT",
+        f"{s3_endpoint(scheme, host)}/{bucket}/{quote(key, safe='/~')}",
+        {"Content-Type": content_type, "host": host},
+        ttl_s,
+        now,
+    )
+    return record, url
+
+
+def redeem(
+    emu: Emulator,
+    *,
+    upload_id: str,
+    workspace: str,
+    by: str,
+    now: datetime,
+    field: str = "uploadId",
+    keep_object: bool = False,
+) -> UploadRecord:
+    """Take an upload for one use; its stored object is deleted unless `keep_object`."""
+    try:
+        record = emu.uploads.redeem(upload_id, workspace, by, now)
+    except NotRedeemable as why:
+        raise ApiError(errors.UPLOAD_NOT_REDEEMABLE, str(why), field=field) from None
+    if not keep_object:
+        emu.storage.delete(record.bucket, record.key)
+    return record
+
+
+def head_bytes(emu: Emulator, record: UploadRecord, limit: int) -> bytes:
+    """The first `limit` bytes of an upload's stored object (for previews)."""
+    out = bytearray()
+    for chunk in emu.storage.iter_content(record.bucket, record.key, chunk_bytes=limit):
+        out += chunk
+        if len(out) >= limit:
+            break
+    return bytes(out[:limit])

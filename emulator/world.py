@@ -1,0 +1,188 @@
+"""Turn `fixtures/<vendor>.yaml` into frozen profiles and the initial world.
+
+A profile is everything about a vendor that is data: its dialect, how it authenticates,
+versions, idempotency rules, the status and code of each error kind, and vendor settings
+(upload caps, TTLs, …). Workspaces and keys are the world the emulator starts with and
+returns to on reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emulator import errors
+from emulator.clock import parse_iso
+from emulator.resources import fixture_path
+
+
+@dataclass(frozen=True)
+class ErrorMapping:
+    status: int
+    code: str
+
+
+@dataclass(frozen=True)
+class AuthProfile:
+    key_pattern: str = r"^.+$"
+    new_key_prefix: str = "key_"
+    eligible_plans: frozenset[str] | None = None  # None: every plan may call the API
+    default_plan: str = "DEFAULT"
+
+
+@dataclass(frozen=True)
+class VersionProfile:
+    header: str
+    accepted: tuple[str, ...]
+    default: str | None  # None: the header is required
+
+
+@dataclass(frozen=True)
+class IdempotencyProfile:
+    header: str = "Idempotency-Key"
+    replay_header: str = "Idempotency-Replayed"
+    key_pattern: str = r"^.{1,255}$"
+    window_s: int = 86400
+    store_client_errors: bool = True
+    conflict_kind: str = "IDEMPOTENCY_CONFLICT"
+
+
+@dataclass(frozen=True)
+class ValidationProfile:
+    default_kind: str = "MALFORMED_REQUEST"
+    # jsonschema keyword → error kind, for the vendors that answer range errors with 422.
+    keyword_kinds: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    name: str
+    plan: str
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    secret: str
+    vendor: str
+    workspace: str
+    scopes: frozenset[str] = frozenset()
+    status: str = "active"  # active | revoked
+    expires_at: datetime | None = None
+    kind: str = "api_key"
+    description: str = ""
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.status == "revoked"
+
+
+@dataclass(frozen=True)
+class VendorProfile:
+    name: str
+    dialect: str
+    spec: str
+    docs_url: str | None = None
+    request_id_prefix: str = "req_"
+    auth: AuthProfile = AuthProfile()
+    versions: VersionProfile | None = None
+    idempotency: IdempotencyProfile | None = None
+    validation: ValidationProfile = ValidationProfile()
+    max_json_body_bytes: int | None = None
+    errors: dict[str, ErrorMapping] = field(default_factory=dict)
+    s3_errors: dict[str, ErrorMapping] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def error_for(self, kind: errors.ErrorKind) -> ErrorMapping:
+        mapped = self.errors.get(kind.name)
+        return mapped or ErrorMapping(kind.status, kind.name)
+
+    def s3_error_for(self, kind: errors.ErrorKind) -> ErrorMapping | None:
+        return self.s3_errors.get(kind.name)
+
+
+@dataclass(frozen=True)
+class World:
+    profile: VendorProfile
+    workspaces: tuple[Workspace, ...]
+    keys: tuple[ApiKey, ...]
+
+
+def _mappings(raw: dict | None) -> dict[str, ErrorMapping]:
+    return {name: ErrorMapping(int(m["status"]), str(m["code"])) for name, m in (raw or {}).items()}
+
+
+def _profile(vendor: str, raw: dict) -> VendorProfile:
+    auth = raw.get("auth") or {}
+    versions = raw.get("versions")
+    idem = raw.get("idempotency")
+    validation = raw.get("validation") or {}
+    for name in raw.get("errors") or {}:
+        if not hasattr(errors, name):
+            raise ValueError(f"fixtures for {vendor}: unknown error kind {name!r}")
+    return VendorProfile(
+        name=vendor,
+        dialect=raw["dialect"],
+        spec=raw.get("spec", vendor),
+        docs_url=raw.get("docs_url"),
+        request_id_prefix=raw.get("request_id_prefix", "req_"),
+        auth=AuthProfile(
+            key_pattern=auth.get("key_pattern", r"^.+$"),
+            new_key_prefix=auth.get("new_key_prefix", f"{vendor}_key_"),
+            eligible_plans=frozenset(auth["eligible_plans"]) if "eligible_plans" in auth else None,
+            default_plan=auth.get("default_plan", "DEFAULT"),
+        ),
+        versions=VersionProfile(
+            header=versions["header"],
+            accepted=tuple(versions["accepted"]),
+            default=versions.get("default"),
+        )
+        if versions
+        else None,
+        idempotency=IdempotencyProfile(**idem) if idem else None,
+        validation=ValidationProfile(
+            default_kind=validation.get("default_kind", "MALFORMED_REQUEST"),
+            keyword_kinds=dict(validation.get("keyword_kinds") or {}),
+        ),
+        max_json_body_bytes=raw.get("max_json_body_bytes"),
+        errors=_mappings(raw.get("errors")),
+        s3_errors=_mappings(raw.get("s3_errors")),
+        settings=dict(raw.get("settings") or {}),
+    )
+
+
+def load_world(vendor: str, fixtures_dir: Path | None = None) -> World:
+    path = fixture_path(vendor, fixtures_dir)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read fixtures {path}: {exc}") from exc
+    profile = _profile(vendor, raw["profile"])
+    workspaces = tuple(
+        Workspace(id=w["id"], name=w.get("name", w["id"]), plan=w.get("plan", profile.auth.default_plan))
+        for w in raw.get("workspaces") or ()
+    )
+    keys = tuple(
+        ApiKey(
+            id=k["id"],
+            secret=k["secret"],
+            vendor=vendor,
+            workspace=k["workspace"],
+            scopes=frozenset(k.get("scopes") or ()),
+            status=k.get("status", "active"),
+            expires_at=parse_iso(k["expires_at"]) if k.get("expires_at") else None,
+            kind=k.get("kind", "api_key"),
+            description=k.get("description", ""),
+        )
+        for k in raw.get("keys") or ()
+    )
+    known = {w.id for w in workspaces}
+    for key in keys:
+        if key.workspace not in known:
+            raise ValueError(f"fixtures {path}: key {key.id} names unknown workspace {key.workspace}")
+    return World(profile=profile, workspaces=workspaces, keys=keys)
