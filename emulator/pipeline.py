@@ -146,7 +146,8 @@ def check_request(call: Call) -> None:
         if call.op.body_media_types:
             call.body = parse_json_body(call.op, call.request.content_type, call.raw_body)
     except RequestInvalid as bad:
-        kind_name = call.profile.validation.keyword_kinds.get(bad.keyword, call.profile.validation.default_kind)
+        rules = call.profile.validation
+        kind_name = rules.keyword_kinds.get(bad.keyword, rules.default_kind) if bad.in_body else rules.default_kind
         raise ApiError(getattr(errors, kind_name), bad.message, field=bad.field) from None
 
 

@@ -68,10 +68,11 @@ class _S3Call:
         self.request_id = secrets.token_hex(8).upper()
         self.started = time.perf_counter()
         self.vendor: str | None = None
-        self.override = None
 
     def error(self, err: ApiError, close: bool = False) -> Response:
-        rendered = render_s3(err, self.request_id, self.override)
+        """S3's XML error; the upload's vendor may restate a kind (Scripe: too large → 412)."""
+        override = self.emu.worlds[self.vendor].profile.s3_error_for(err.kind) if self.vendor else None
+        rendered = render_s3(err, self.request_id, override)
         response = Response(rendered.body, status=rendered.status, content_type=rendered.content_type)
         if close:
             response.headers["Connection"] = "close"
@@ -127,7 +128,6 @@ def put_object(bucket: str, key: str) -> Response:
         if record is None:
             raise ApiError(errors.ACCESS_DENIED, "No upload is waiting at this URL (was the emulator reset?).")
         call.vendor = record.vendor
-        call.override = emu.worlds[record.vendor].profile.s3_error_for(errors.ENTITY_TOO_LARGE)
         if record.state == REDEEMED:
             raise ApiError(errors.ACCESS_DENIED, "This upload has already been used; mint a new one.")
         size = request.content_length
@@ -241,7 +241,14 @@ def list_buckets() -> Response:
 
 
 def _not_allowed(operation: str) -> Response:
-    return _S3Call(_emu(), operation).error(ApiError(errors.S3_METHOD_NOT_ALLOWED, extra={"Method": request.method}))
+    """405 — but a presigned URL used with the wrong method fails its signature first, as on S3."""
+    call = _S3Call(_emu(), operation)
+    try:
+        if "X-Amz-Signature" in request.args:
+            _authorize_read(call)
+        raise ApiError(errors.S3_METHOD_NOT_ALLOWED, extra={"Method": request.method})
+    except ApiError as err:
+        return call.error(err, close=not _drain(request.stream, DRAIN_LIMIT))
 
 
 def blueprint() -> Blueprint:

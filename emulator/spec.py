@@ -25,13 +25,18 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 class RequestInvalid(Exception):
-    """A request that does not match the spec; `keyword` is the failing jsonschema keyword."""
+    """A request that does not match the spec; `keyword` is the failing jsonschema keyword.
 
-    def __init__(self, message: str, field: str | None = None, keyword: str = "type") -> None:
+    `in_body` tells a body field from a parameter: some vendors answer a body's range errors
+    as business rules (422) but any bad parameter as a malformed request (400).
+    """
+
+    def __init__(self, message: str, field: str | None = None, keyword: str = "type", in_body: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.keyword = keyword
+        self.in_body = in_body
 
 
 def _pointer(*parts: str) -> str:
@@ -68,11 +73,44 @@ class Operation:
         return bool(self.security)
 
     @cached_property
-    def body_validator(self) -> Draft202012Validator | None:
+    def _body_schema_parts(self) -> tuple[str, ...] | None:
         media = next((m for m in self.body_media_types if "json" in m), None)
         if media is None:
             return None
-        return self._spec.validator("paths", self.path, self.method.lower(), "requestBody", "content", media, "schema")
+        return ("paths", self.path, self.method.lower(), "requestBody", "content", media, "schema")
+
+    @cached_property
+    def body_validator(self) -> Draft202012Validator | None:
+        parts = self._body_schema_parts
+        return None if parts is None else self._spec.validator(*parts)
+
+    @cached_property
+    def body_discriminator(self) -> tuple[str, dict[str, Draft202012Validator]] | None:
+        """(property, value → branch validator) when the body is a discriminated oneOf."""
+        parts = self._body_schema_parts
+        if parts is None:
+            return None
+        schema, _ = self._spec.resolve(self._spec.node(parts), parts)
+        found = schema.get("discriminator") if isinstance(schema, dict) else None
+        if not found or not found.get("mapping"):
+            return None
+        branches = {value: self._spec.validator_at(ref[1:]) for value, ref in found["mapping"].items()}
+        return found["propertyName"], branches
+
+    def check_body(self, body: Any) -> None:
+        """Validate a body; a discriminated oneOf is checked against the branch it names."""
+        discriminated = self.body_discriminator
+        if discriminated is not None and isinstance(body, dict):
+            prop, branches = discriminated
+            if prop not in body:
+                raise RequestInvalid(f"{prop} is required", prop, "required")
+            branch = branches.get(body[prop]) if isinstance(body[prop], str) else None
+            if branch is None:
+                raise RequestInvalid(f"{prop} must be one of {', '.join(branches)}", prop, "enum")
+            check_instance(branch, body)
+            return
+        if self.body_validator is not None:
+            check_instance(self.body_validator, body)
 
     def response_validator(self, status: int, media_type: str) -> Draft202012Validator | None:
         """The validator for a documented (status, media type); KeyError when undocumented."""
@@ -119,6 +157,12 @@ class Spec:
 
     def validator(self, *parts: str) -> Draft202012Validator:
         return self.validator_at(_pointer(*parts))
+
+    def node(self, parts: tuple[str, ...]) -> Any:
+        node: Any = self.document
+        for part in parts:
+            node = node[part]
+        return node
 
     def served_document(self, mount_url: str) -> dict:
         """The document as served: the emulator's own mount first among the servers."""
@@ -231,10 +275,14 @@ def check_parameters(op: Operation, query, headers, path_params: dict[str, str])
         raw = source.get(param.name)
         if raw is None:
             if param.required:
-                raise RequestInvalid(f"{param.name} is required", param.name, "required")
+                raise RequestInvalid(f"{param.name} is required", param.name, "required", in_body=False)
             continue
-        value = _coerce(raw, param.schema, param.name)
-        check_instance(Draft202012Validator(param.schema), value, prefix=param.name)
+        try:
+            value = _coerce(raw, param.schema, param.name)
+            check_instance(Draft202012Validator(param.schema), value, prefix=param.name)
+        except RequestInvalid as bad:
+            bad.in_body = False
+            raise
         values[param.name] = value
     return values
 
@@ -255,8 +303,7 @@ def parse_json_body(op: Operation, content_type: str | None, raw: bytes) -> Any:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RequestInvalid(f"the body is not valid JSON: {exc}", None, "json") from None
-    if op.body_validator is not None:
-        check_instance(op.body_validator, body)
+    op.check_body(body)
     return body
 
 

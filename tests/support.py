@@ -1,0 +1,94 @@
+"""Helpers the tests share: fixture keys, a Scripe actions helper, response assertions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from emulator.app import create_app, emulator_of
+from emulator.settings import Settings
+from emulator.spec import response_problems
+
+FULL = "scripe_sk_test_acme_full_access"
+SOURCES_ONLY = "scripe_sk_test_acme_sources_only"
+READ_ONLY = "scripe_sk_test_acme_read_only"
+REVOKED = "scripe_sk_test_acme_revoked_key"
+EXPIRED = "scripe_sk_test_acme_expired_key"
+GLOBEX = "scripe_sk_test_globex_full_access"
+FREEBIE = "scripe_sk_test_freebie_plan_key"
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def make_app(**settings):
+    return create_app(Settings(strict=True, **settings))
+
+
+def fixtures_dir_with(tmp_path: Path, vendor: str, change) -> Path:
+    """A copy of a vendor's fixtures with `change(data)` applied, for --fixtures tests."""
+    data = yaml.safe_load((FIXTURES / f"{vendor}.yaml").read_text())
+    change(data)
+    (tmp_path / f"{vendor}.yaml").write_text(yaml.safe_dump(data))
+    return tmp_path
+
+
+@dataclass
+class Scripe:
+    """Scripe calls as a test reads them: mint, put, redeem, read back."""
+
+    client: object
+    emu: object
+    base: str = "/scripe/v1"
+
+    def call(self, method: str, path: str, key: str | None = FULL, headers=None, **kw):
+        sent = dict(headers or {})
+        if key is not None:
+            sent.setdefault("Authorization", f"Bearer {key}")
+        return self.client.open(self.base + path, method=method, headers=sent, **kw)
+
+    def mint(self, key: str | None = FULL, headers=None, **body):
+        body.setdefault("contentType", "audio/mpeg")
+        return self.call("POST", "/uploads", key, headers, json=body)
+
+    def put(self, upload_url: str, data: bytes, content_type: str = "audio/mpeg", method: str = "PUT"):
+        target = urlsplit(upload_url)
+        return self.client.open(
+            f"{target.path}?{target.query}", method=method, data=data, headers={"Content-Type": content_type}
+        )
+
+    def uploaded(self, data: bytes = b"episode bytes", content_type: str = "audio/mpeg", key: str = FULL) -> dict:
+        minted = self.mint(key, contentType=content_type).json["data"]
+        assert self.put(minted["uploadUrl"], data, content_type).status_code == 200
+        return minted
+
+    def redeem_source(self, upload_id: str, key: str = FULL, **extra):
+        return self.call(
+            "POST", "/sources", key, json={"type": "file", "projectId": "prj_1", "uploadId": upload_id, **extra}
+        )
+
+    def job(self, job_id: str, key: str = FULL):
+        return self.call("GET", f"/jobs/{job_id}", key)
+
+    def advance(self, seconds: float) -> None:
+        self.emu.clock.advance(seconds)
+
+
+def assert_conforms(app, operation_id: str, response) -> None:
+    """The response is documented for this operation and matches its schema."""
+    emu = emulator_of(app)
+    op = next(o for v in emu.vendors.values() for o in v.spec.operations if o.operation_id == operation_id)
+    body = response.get_json(silent=True)
+    problems = response_problems(op, response.status_code, response.content_type or "", body)
+    assert not problems, problems
+
+
+def assert_scripe_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert error["code"] == code
+    assert error["request_id"] == response.headers["X-Request-Id"]
+    assert error["docs_url"].endswith(f"#{code}")
+    return error

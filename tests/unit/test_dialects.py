@@ -1,0 +1,103 @@
+"""Each vendor's error shape, rendered from one ApiError."""
+
+import json
+import xml.etree.ElementTree as ET
+
+from emulator import errors
+from emulator.dialects import render, render_s3
+from emulator.errors import ApiError
+from emulator.world import ErrorMapping, VendorProfile
+
+SCRIPE = VendorProfile(
+    name="scripe",
+    dialect="scripe",
+    spec="scripe",
+    docs_url="https://docs.scripe.io/e#{code}",
+    errors={"SCOPE_MISSING": ErrorMapping(403, "scope_missing")},
+)
+
+
+def body(rendered):
+    return json.loads(rendered.body)
+
+
+def test_scripe_errors_carry_code_message_request_id_docs_url_and_details():
+    err = ApiError(errors.SCOPE_MISSING, "Need one of: a.", extra={"required": ["a"]})
+    rendered = render(err, SCRIPE, "req_1")
+    assert rendered.status == 403
+    assert body(rendered) == {
+        "error": {
+            "code": "scope_missing",
+            "message": "Need one of: a.",
+            "request_id": "req_1",
+            "docs_url": "https://docs.scripe.io/e#scope_missing",
+            "details": {"required": ["a"]},
+        }
+    }
+
+
+def test_an_unmapped_kind_falls_back_to_its_own_status_and_name():
+    rendered = render(ApiError(errors.RATE_LIMITED), SCRIPE, "req_2")
+    assert (rendered.status, body(rendered)["error"]["code"]) == (429, "RATE_LIMITED")
+
+
+def test_problem_json_has_type_title_status_detail_code():
+    profile = VendorProfile(
+        name="sl", dialect="problem+json", spec="sl", errors={"NOT_FOUND": ErrorMapping(404, "NOT_FOUND")}
+    )
+    rendered = render(ApiError(errors.NOT_FOUND, "no upload u1"), profile, "req_3")
+    assert rendered.content_type == "application/problem+json"
+    assert body(rendered) == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "no upload u1",
+        "code": "NOT_FOUND",
+    }
+
+
+def test_ctxfy_errors_use_the_reason_phrase_and_numeric_code_with_a_request_id_only_on_5xx():
+    profile = VendorProfile(name="ctxfy", dialect="ctxfy", spec="ctxfy")
+    bad = body(render(ApiError(errors.MALFORMED_REQUEST, "bad size", field="size"), profile, "req_4"))
+    assert bad == {
+        "error": "Bad Request",
+        "message": "bad size",
+        "code": 400,
+        "details": [{"field": "size", "message": "bad size"}],
+    }
+    assert body(render(ApiError(errors.INTERNAL), profile, "req_5"))["requestId"] == "req_5"
+
+
+def test_adclear_errors_nest_code_and_field_details_with_a_correlation_id():
+    profile = VendorProfile(
+        name="adclear",
+        dialect="adclear",
+        spec="adclear",
+        errors={"MALFORMED_REQUEST": ErrorMapping(400, "VALIDATION_ERROR")},
+    )
+    rendered = body(
+        render(ApiError(errors.MALFORMED_REQUEST, "fileSize is required", field="fileSize"), profile, "req_6")
+    )
+    assert rendered["error"]["code"] == "VALIDATION_ERROR"
+    assert rendered["error"]["details"] == [
+        {"type": "field_error", "field": "fileSize", "message": "fileSize is required"}
+    ]
+    assert len(rendered["correlationId"]) == 36
+
+
+def test_s3_errors_are_xml_with_code_message_extras_and_request_id():
+    rendered = render_s3(ApiError(errors.REQUEST_EXPIRED, extra={"X-Amz-Expires": 900}), "RID1")
+    root = ET.fromstring(rendered.body)
+    assert rendered.status == 403
+    assert [root.findtext(t) for t in ("Code", "Message", "X-Amz-Expires", "RequestId")] == [
+        "AccessDenied",
+        "Request has expired",
+        "900",
+        "RID1",
+    ]
+
+
+def test_a_vendor_may_restate_an_s3_error():
+    rendered = render_s3(ApiError(errors.ENTITY_TOO_LARGE), "RID2", ErrorMapping(412, "PreconditionFailed"))
+    assert rendered.status == 412
+    assert ET.fromstring(rendered.body).findtext("Code") == "PreconditionFailed"

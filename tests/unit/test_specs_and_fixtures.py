@@ -1,0 +1,68 @@
+"""The specs are valid OpenAPI, the fixtures load, and code and spec cannot drift apart."""
+
+import pytest
+from openapi_spec_validator import validate
+
+from emulator.app import SpecMismatch, _mount, create_app
+from emulator.auth import redact
+from emulator.resources import data_dir
+from emulator.runtime import Emulator, Vendor
+from emulator.settings import Settings, env_flag
+from emulator.spec import Spec
+from emulator.world import load_world
+
+SPECS = sorted(data_dir("specs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+def test_every_spec_is_valid_openapi(path):
+    validate(Spec.load(path).document)
+
+
+def test_every_fixture_loads_and_its_keys_belong_to_known_workspaces():
+    world = load_world("scripe")
+    assert {k.workspace for k in world.keys} <= {w.id for w in world.workspaces}
+
+
+def test_a_fixture_naming_an_unknown_error_kind_is_refused(tmp_path):
+    (tmp_path / "scripe.yaml").write_text(
+        (data_dir("fixtures") / "scripe.yaml")
+        .read_text()
+        .replace("RATE_LIMITED: {status: 429", "RATE_LIMITTED: {status: 429")
+    )
+    with pytest.raises(ValueError, match="RATE_LIMITTED"):
+        load_world("scripe", tmp_path)
+
+
+def test_the_app_refuses_to_start_when_a_spec_operation_has_no_handler():
+    emu = Emulator(Settings())
+    from flask import Flask
+
+    handlers = {"getHealth": lambda call: None}
+    with pytest.raises(SpecMismatch, match="createUpload"):
+        _mount(Flask("t"), emu, Vendor("scripe", emu.worlds["scripe"].profile, emu.spec("scripe"), handlers, "/s"))
+    emu.close()
+
+
+def test_every_spec_operation_is_routed():
+    app = create_app(Settings())
+    rules = {r.endpoint.split(".")[-1] for r in app.url_map.iter_rules()}
+    emu = app.extensions["upload_emulator"]
+    for vendor in emu.vendors.values():
+        assert {op.operation_id for op in vendor.spec.operations} <= rules
+    emu.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("0", False), ("false", False), ("No", False), ("off", False), ("1", True), ("true", True), (None, True)],
+)
+def test_env_flags_read_false_words_as_false(raw, expected):
+    assert env_flag(raw, True) is expected
+
+
+def test_redact_never_shows_a_key_in_full():
+    key = "scripe_sk_test_acme_full_access"
+    shown = redact(key)
+    assert key not in shown and shown.endswith("cess") and len(shown) < len(key)
+    assert redact("short") != "short"
