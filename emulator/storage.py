@@ -9,6 +9,7 @@ into moto in one step; an interrupted or rejected body leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import queue
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,38 @@ class StoredObject:
     sha256: str
     content_type: str
     last_modified: datetime
+
+
+class _Hasher:
+    """MD5 and SHA-256 on a helper thread, so hashing overlaps reading and writing the body.
+
+    hashlib releases the GIL on large buffers, so on two cores this takes the hashes off the
+    request thread's critical path. The queue holds at most a few chunks: memory stays bounded.
+    """
+
+    def __init__(self) -> None:
+        self._md5, self._sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._thread = threading.Thread(target=self._run, name="upload-hasher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._md5.update(chunk)
+            self._sha.update(chunk)
+
+    def feed(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def finish(self) -> tuple[str, str]:
+        self._queue.put(None)
+        self._thread.join()
+        return self._md5.hexdigest(), self._sha.hexdigest()
+
+    def abandon(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 class BodyTooShort(Exception):
@@ -60,18 +93,19 @@ class ObjectStorage:
         self, bucket: str, key: str, chunks: Iterable[bytes], content_type: str, expected_size: int
     ) -> StoredObject:
         """Store exactly `expected_size` bytes from `chunks`; BodyTooShort stores nothing."""
-        md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - moto keeps it open
+        hasher = _Hasher()
         size = 0
         try:
             for chunk in chunks:
-                md5.update(chunk)
-                sha.update(chunk)
+                hasher.feed(chunk)
                 spool.write(chunk)
                 size += len(chunk)
+            md5_hex, sha256_hex = hasher.finish()
             if size != expected_size:
                 raise BodyTooShort(f"received {size} of {expected_size} bytes")
         except BaseException:
+            hasher.abandon()
             spool.close()
             raise
         fake = FakeKey(
@@ -80,7 +114,7 @@ class ObjectStorage:
             account_id=self.account_id,
             region_name=self.region,
             bucket_name=bucket,
-            etag=md5.hexdigest(),
+            etag=md5_hex,
         )
         fake._value_buffer.close()
         fake._value_buffer = spool
@@ -92,7 +126,7 @@ class ObjectStorage:
             keys.setlist(key, [fake])
         for old in previous:
             old.dispose()
-        return self._describe(bucket, fake, sha.hexdigest())
+        return self._describe(bucket, fake, sha256_hex)
 
     def head(self, bucket: str, key: str) -> StoredObject | None:
         fake = self._find(bucket, key)
