@@ -1,0 +1,93 @@
+"""The control plane under /_emulator/: reset, clock, keys, uploads and their bytes, journal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from support import FULL, assert_conforms
+
+from emulator.clock import parse_iso
+
+
+def test_health_lists_the_vendors_the_s3_endpoint_and_the_buckets(app, client, emu):
+    response = client.get("/_emulator/health")
+    assert_conforms(app, "getEmulatorHealth", response)
+    body = response.json
+    assert body["vendors"] == [{"name": "scripe", "baseUrl": "http://localhost/scripe/v1"}]
+    assert body["s3Endpoint"] == "http://localhost/s3"
+    assert body["buckets"]["scripe"] == emu.bucket_for("scripe")
+
+
+def test_advancing_the_clock_moves_now_and_freezing_holds_it(app, client):
+    frozen = client.post("/_emulator/clock", json={"frozen": True}).json
+    assert frozen["frozen"] is True
+    moved = client.post("/_emulator/clock", json={"advanceSeconds": 901})
+    assert_conforms(app, "setClock", moved)
+    assert parse_iso(moved.json["now"]) - parse_iso(frozen["now"]) == timedelta(seconds=901)
+    assert client.get("/_emulator/clock").json == moved.json
+
+
+def test_the_clock_cannot_go_backward(client):
+    response = client.post("/_emulator/clock", json={"advanceSeconds": -5})
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+    assert response.json["code"] == "MALFORMED_REQUEST"
+
+
+def test_created_keys_work_at_once_with_their_scopes_and_status(client, scripe):
+    created = client.post("/_emulator/keys", json={"vendor": "scripe", "workspace": "org_new",
+                                                   "scopes": ["knowledge:write"]})
+    assert created.status_code == 201
+    key = created.json
+    assert key["key"].startswith("scripe_sk_test_") and key["plan"] == "BUSINESS"
+    assert scripe.mint(key=key["key"]).status_code == 200
+    revoked = client.post("/_emulator/keys", json={"vendor": "scripe", "workspace": "org_new",
+                                                   "status": "revoked"}).json
+    assert scripe.mint(key=revoked["key"]).json["error"]["code"] == "key_revoked"
+    listed = {k["id"] for k in client.get("/_emulator/keys?vendor=scripe").json["data"]}
+    assert {key["id"], revoked["id"], "key_acme_full"} <= listed
+
+
+def test_a_key_for_an_unknown_vendor_is_refused(client):
+    response = client.post("/_emulator/keys", json={"vendor": "nope", "workspace": "w"})
+    assert response.status_code == 422
+    assert response.json["code"] == "UNPROCESSABLE"
+
+
+def test_upload_records_and_their_bytes_are_visible(app, client, scripe):
+    upload = scripe.uploaded(b"the exact bytes")
+    pending = scripe.mint()
+    listed = client.get("/_emulator/uploads?vendor=scripe&state=uploaded")
+    assert_conforms(app, "listUploads", listed)
+    assert [r["id"] for r in listed.json["data"]] == [upload["id"]]
+    content = client.get(f"/_emulator/uploads/{upload['id']}/content")
+    assert content.data == b"the exact bytes"
+    assert content.content_type == "audio/mpeg"
+    missing = client.get(f"/_emulator/uploads/{pending.json['data']['id']}/content")
+    assert missing.status_code == 404
+    assert_conforms(app, "getUploadContent", missing)
+    assert client.get("/_emulator/uploads/upl_unknown").status_code == 404
+
+
+def test_reset_returns_to_the_fixtures(client, scripe, emu):
+    upload = scripe.uploaded()
+    created = client.post("/_emulator/keys", json={"vendor": "scripe", "workspace": "w"}).json
+    client.post("/_emulator/clock", json={"advanceSeconds": 3600})
+    record = emu.uploads.get(upload["id"])
+    assert client.post("/_emulator/reset").status_code == 204
+    assert client.get("/_emulator/uploads").json["data"] == []
+    assert emu.storage.head(record.bucket, record.key) is None
+    assert scripe.mint(key=created["key"]).json["error"]["code"] == "invalid_token"
+    assert scripe.mint(key=FULL).status_code == 200
+    assert abs(parse_iso(client.get("/_emulator/clock").json["now"]) - emu.clock.now()) < timedelta(seconds=5)
+    assert client.get("/_emulator/requests").json["data"][-1]["operationId"] == "createUpload"
+
+
+def test_the_journal_can_be_filtered_and_cleared(client, scripe):
+    scripe.mint()
+    scripe.mint(key=None)
+    failed = client.get("/_emulator/requests?vendor=scripe&status=401").json["data"]
+    assert [e["errorCode"] for e in failed] == ["unauthenticated"]
+    assert len(client.get("/_emulator/requests?limit=1").json["data"]) == 1
+    assert client.delete("/_emulator/requests").status_code == 204
+    assert client.get("/_emulator/requests").json["data"] == []
