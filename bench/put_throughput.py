@@ -31,10 +31,10 @@ KEY = "scripe_sk_test_acme_full_access"
 BLOCK = 1024 * 1024
 SERVE = {
     "cheroot": "from emulator.cli import main; import sys; sys.exit(main(['serve', '--port', '{port}',"
-               " '--log-level', 'WARNING']))",
+    " '--log-level', 'WARNING']))",
     "waitress": "import logging; logging.disable(logging.INFO); import waitress; from emulator.app import create_app;"
-                " waitress.serve(create_app(), host='127.0.0.1', port={port}, threads=16,"
-                " max_request_body_size=1 << 40)",
+    " waitress.serve(create_app(), host='127.0.0.1', port={port}, threads=16,"
+    " max_request_body_size=1 << 40)",
 }
 SINK = """
 import socket, sys
@@ -103,8 +103,13 @@ def rate(server: Server, method: str, path: str, count: int, body=None, headers=
 
 def mint(server: Server, mib: int) -> str:
     body = json.dumps({"contentType": "video/mp4", "maxSizeBytes": mib * BLOCK})
-    status, raw = request(server.conn(), "POST", "/scripe/v1/uploads", body,
-                          {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+    status, raw = request(
+        server.conn(),
+        "POST",
+        "/scripe/v1/uploads",
+        body,
+        {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
     assert status == 200, raw
     return json.loads(raw)["data"]["uploadUrl"]
 
@@ -143,8 +148,9 @@ def put(server: Server, url: str, mib: int) -> tuple[float, int, int]:
 
 def sink(mib: int) -> float:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SINK.format(port=port, size=mib * BLOCK)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SINK.format(port=port, size=mib * BLOCK)], stdout=subprocess.PIPE, text=True
+    )
     proc.stdout.readline()
     block = os.urandom(BLOCK)
     with socket.create_connection(("127.0.0.1", port)) as sock:
@@ -167,8 +173,14 @@ def main() -> None:
     cheroot = Server("cheroot")
     try:
         health = rate(cheroot, "GET", "/scripe/v1/health", args.mints)
-        mints = rate(cheroot, "POST", "/scripe/v1/uploads", args.mints, json.dumps({"contentType": "audio/mpeg"}),
-                     {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        mints = rate(
+            cheroot,
+            "POST",
+            "/scripe/v1/uploads",
+            args.mints,
+            json.dumps({"contentType": "audio/mpeg"}),
+            {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+        )
         put_mbs, rss0, rss_peak = put(cheroot, mint(cheroot, args.mib), args.mib)
     finally:
         cheroot.stop()
@@ -179,14 +191,22 @@ def main() -> None:
         waitress.stop()
     link = sink(args.mib)
 
-    print(f"mint (POST /scripe/v1/uploads): {mints:8.0f} req/s = {mints / health:.2f} x GET /health "
-          f"({health:.0f} req/s, same server, one keep-alive client)")
-    print(f"PUT {args.mib} MiB via cheroot:   {put_mbs:8.1f} MB/s = {put_mbs / link:.2f} x raw loopback sink "
-          f"({link:.0f} MB/s)")
-    print(f"  server RSS {rss0 / mib:.0f} MiB before, peak {rss_peak / mib:.0f} MiB "
-          f"(+{(rss_peak - rss0) / mib:.0f} MiB for a {args.mib} MiB body)")
-    print(f"PUT {args.mib} MiB via waitress:  {w_mbs:8.1f} MB/s = {w_mbs / put_mbs:.2f} x cheroot; "
-          f"RSS peak +{(w_peak - w_rss0) / mib:.0f} MiB")
+    print(
+        f"mint (POST /scripe/v1/uploads): {mints:8.0f} req/s = {mints / health:.2f} x GET /health "
+        f"({health:.0f} req/s, same server, one keep-alive client)"
+    )
+    print(
+        f"PUT {args.mib} MiB via cheroot:   {put_mbs:8.1f} MB/s = {put_mbs / link:.2f} x raw loopback sink "
+        f"({link:.0f} MB/s)"
+    )
+    print(
+        f"  server RSS {rss0 / mib:.0f} MiB before, peak {rss_peak / mib:.0f} MiB "
+        f"(+{(rss_peak - rss0) / mib:.0f} MiB for a {args.mib} MiB body)"
+    )
+    print(
+        f"PUT {args.mib} MiB via waitress:  {w_mbs:8.1f} MB/s = {w_mbs / put_mbs:.2f} x cheroot; "
+        f"RSS peak +{(w_peak - w_rss0) / mib:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from emulator import __version__, errors
 from emulator.clock import isoformat, parse_iso
 from emulator.errors import ApiError
+from emulator.faults import S3
 from emulator.pipeline import Call, Reply
 from emulator.uploads import s3_endpoint
 from emulator.world import ApiKey, VendorProfile
@@ -143,7 +144,51 @@ def clear_requests(call: Call) -> Reply:
     return Reply(204)
 
 
+def create_fault(call: Call) -> Reply:
+    body = call.body
+    vendors = [*call.emu.worlds, S3]
+    if body["vendor"] not in vendors:
+        raise ApiError(errors.UNPROCESSABLE, f"vendor must be one of {', '.join(vendors)}", field="vendor")
+    if not any(body.get(k) is not None for k in ("status", "delayMs", "closeAfterBytes")):
+        raise ApiError(errors.UNPROCESSABLE, "a fault needs status, delayMs or closeAfterBytes", field="status")
+    if body.get("closeAfterBytes") is not None and body["vendor"] != S3:
+        raise ApiError(
+            errors.UNPROCESSABLE, "closeAfterBytes applies to the s3 endpoint's PUTs only", field="closeAfterBytes"
+        )
+    rule = call.emu.faults.add(
+        vendor=body["vendor"],
+        operation_id=body.get("operationId"),
+        path=body.get("path"),
+        status=body.get("status"),
+        code=body.get("code"),
+        times=body.get("times"),
+        delay_ms=body.get("delayMs", 0),
+        probability=body.get("probability", 1.0),
+        close_after_bytes=body.get("closeAfterBytes"),
+    )
+    return Reply(201, rule.as_json())
+
+
+def list_faults(call: Call) -> Reply:
+    return Reply(200, {"data": [rule.as_json() for rule in call.emu.faults.all()]})
+
+
+def clear_faults(call: Call) -> Reply:
+    call.emu.faults.clear()
+    return Reply(204)
+
+
+def delete_fault(call: Call) -> Reply:
+    if not call.emu.faults.remove(call.params["faultId"]):
+        raise ApiError(errors.NOT_FOUND, f"no fault {call.params['faultId']}")
+    return Reply(204)
+
+
 HANDLERS = {
+    "createFault": create_fault,
+    "listFaults": list_faults,
+    "clearFaults": clear_faults,
+    "deleteFault": delete_fault,
     "getEmulatorHealth": get_emulator_health,
     "resetEmulator": reset_emulator,
     "getClock": get_clock,

@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
+    app.wsgi_app = s3api.ConnectionCutter(app.wsgi_app)
     return app
 
 

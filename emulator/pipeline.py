@@ -1,7 +1,7 @@
 """The ordered steps of every spec-routed request, as one tuple of small functions.
 
-    STEPS = authenticate → check_plan → pin_version → check_scope → read_body
-            → check_request → begin_idempotency     → handler → finish
+    STEPS = apply_faults → authenticate → check_plan → pin_version → check_scope
+            → read_body → check_request → begin_idempotency     → handler → finish
 
 Each step takes the `Call` and returns nothing, returns a `Reply` (which ends the request
 early, as an idempotent replay does), or raises `ApiError`. A profile switches a step off
@@ -29,6 +29,7 @@ from emulator.auth import check_scopes, credential_from, redact
 from emulator.clock import isoformat
 from emulator.dialects import render
 from emulator.errors import ApiError
+from emulator.faults import kind_for_status
 from emulator.idempotency import Conflict, StoredReply, body_hash
 from emulator.runtime import Emulator, Vendor
 from emulator.spec import (
@@ -73,6 +74,7 @@ class Call:
     body: Any = None
     idempotency: tuple[tuple, Any] | None = None
     replayed: bool | None = None
+    fault: str | None = None
 
     @property
     def profile(self):
@@ -84,6 +86,23 @@ def new_request_id(prefix: str = "req_") -> str:
 
 
 # --- the steps ----------------------------------------------------------------------
+def apply_faults(call: Call) -> None:
+    """An injected fault fires first, as if the vendor itself were failing or slow."""
+    rule = call.emu.faults.take(call.vendor.name, call.op.operation_id, call.request.path)
+    if rule is None:
+        return
+    call.fault = rule.id
+    if rule.delay_ms:
+        time.sleep(rule.delay_ms / 1000)
+    if rule.status:
+        kind = kind_for_status(call.profile, rule.status)
+        headers = {"X-Emulator-Reason": f"injected fault {rule.id}"}
+        if rule.status == 429:
+            headers["Retry-After"] = "1"
+        code = rule.code or call.profile.error_for(kind).code
+        raise ApiError(kind, code=code, status=rule.status, headers=headers)
+
+
 def authenticate(call: Call) -> None:
     if not call.op.needs_auth:
         return
@@ -174,7 +193,7 @@ def begin_idempotency(call: Call) -> Reply | None:
     return None
 
 
-STEPS = (authenticate, check_plan, pin_version, check_scope, read_body, check_request, begin_idempotency)
+STEPS = (apply_faults, authenticate, check_plan, pin_version, check_scope, read_body, check_request, begin_idempotency)
 
 
 # --- running them -------------------------------------------------------------------
@@ -205,6 +224,8 @@ def _finish_idempotency(call: Call, reply: Reply, body: Any) -> None:
 def _strict_check(call: Call, reply: Reply, body: Any) -> Reply:
     if not call.emu.settings.strict or not isinstance(body, bytes) or "json" not in reply.content_type:
         return reply
+    if call.fault is not None:
+        return reply  # an injected fault answers as asked, documented or not
     problems = response_problems(call.op, reply.status, reply.content_type, json.loads(body) if body else None)
     if not problems:
         return reply
@@ -281,4 +302,5 @@ def journal(call: Call, reply: Reply) -> None:
         workspace=call.workspace.id if call.workspace else None,
         requestBodyBytes=call.request.content_length or len(call.raw_body),
         replayed=call.replayed,
+        fault=call.fault,
     )

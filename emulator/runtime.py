@@ -13,6 +13,7 @@ from typing import Any
 
 from emulator.auth import KeyStore
 from emulator.clock import Clock
+from emulator.faults import FaultStore
 from emulator.idempotency import IdempotencyStore
 from emulator.journal import Journal
 from emulator.presign import Presigner
@@ -52,6 +53,7 @@ class Emulator:
         self.uploads = UploadStore()
         self.resources = ResourceStore()
         self.journal = Journal(settings.journal_size)
+        self.faults = FaultStore()
         self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
         self.presigner = Presigner(settings.s3_access_key, settings.s3_secret_key, settings.s3_region)
         self.vendors: dict[str, Vendor] = {}
@@ -84,13 +86,14 @@ class Emulator:
         return taken
 
     def reset(self) -> None:
-        """Back to the fixtures: keys, uploads, resources, stored objects, journal, clock."""
+        """Back to the fixtures: keys, uploads, resources, stored objects, journal, faults, clock."""
         self.keys.reset()
         self.idempotency.reset()
         self.uploads.reset()
         self.resources.reset()
         self.storage.reset()
         self.journal.clear()
+        self.faults.clear()
         self.clock.reset()
         self.take_server_errors()
 

@@ -9,6 +9,7 @@ boto3 client pointed at `http://host:port/s3` can check what landed.
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import time
@@ -23,6 +24,7 @@ from emulator import errors
 from emulator.clock import isoformat
 from emulator.dialects import render_s3
 from emulator.errors import ApiError
+from emulator.faults import S3, S3_CODES_BY_STATUS
 from emulator.runtime import Emulator
 from emulator.state import REDEEMED
 from emulator.storage import BodyTooShort
@@ -33,6 +35,27 @@ READ_CHUNK = 1024 * 1024
 # sees the error instead of a reset connection; past it the connection is closed.
 DRAIN_LIMIT = 16 * 1024 * 1024
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+CUT_FLAG = "upload_emulator.cut_connection"
+
+
+class ConnectionCutter:
+    """WSGI wrapper: when a fault asked to drop the connection, answer with nothing at all.
+
+    The S3 view reads the bytes the fault allows, then flags the environ; raising an
+    ECONNABORTED OSError here makes cheroot close the socket without writing a response,
+    which is what a client sees when a real upload is cut off mid-body.
+    """
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        result = self.wsgi_app(environ, start_response)
+        if environ.get(CUT_FLAG):
+            if hasattr(result, "close"):
+                result.close()
+            raise ConnectionAbortedError(errno.ECONNABORTED, "connection cut by an injected fault")
+        return result
 
 
 def _emu() -> Emulator:
@@ -68,6 +91,33 @@ class _S3Call:
         self.request_id = secrets.token_hex(8).upper()
         self.started = time.perf_counter()
         self.vendor: str | None = None
+        self.fault: str | None = None
+
+    def inject(self) -> Response | None:
+        """Apply a matching fault: delay, an S3 error, or (PUT) a connection cut mid-body."""
+        rule = self.emu.faults.take(S3, self.operation, request.path)
+        if rule is None:
+            return None
+        self.fault = rule.id
+        if rule.delay_ms:
+            time.sleep(rule.delay_ms / 1000)
+        if rule.close_after_bytes is not None and request.method == "PUT":
+            left = rule.close_after_bytes
+            while left > 0 and (chunk := request.stream.read(min(READ_CHUNK, left))):
+                left -= len(chunk)
+            request.environ[CUT_FLAG] = True
+            return self.finish(Response(b"", status=499), "ConnectionCut")
+        if rule.status:
+            code = rule.code or S3_CODES_BY_STATUS.get(rule.status, "InternalError")
+            err = ApiError(
+                errors.INTERNAL,
+                f"Injected fault {rule.id}.",
+                code=code,
+                status=rule.status,
+                headers={"X-Emulator-Reason": f"injected fault {rule.id}"},
+            )
+            return self.error(err, close=not _drain(request.stream, DRAIN_LIMIT))
+        return None
 
     def error(self, err: ApiError, close: bool = False) -> Response:
         """S3's XML error; the upload's vendor may restate a kind (Scripe: too large → 412)."""
@@ -93,6 +143,7 @@ class _S3Call:
             errorCode=code,
             durationMs=round((time.perf_counter() - self.started) * 1000, 3),
             requestBodyBytes=request.content_length or 0,
+            fault=self.fault,
         )
         log.info("s3 %s %s %s", self.operation, response.status_code, code or "-")
         return response
@@ -117,6 +168,8 @@ def _authorize_read(call: _S3Call) -> None:
 def put_object(bucket: str, key: str) -> Response:
     emu = _emu()
     call = _S3Call(emu, "PutObject")
+    if (injected := call.inject()) is not None:
+        return injected
     stream = request.stream
     try:
         if "X-Amz-Signature" not in request.args:
@@ -164,6 +217,8 @@ def _object_headers(obj) -> dict[str, str]:
 def get_object(bucket: str, key: str, head: bool) -> Response:
     emu = _emu()
     call = _S3Call(emu, "HeadObject" if head else "GetObject")
+    if (injected := call.inject()) is not None:
+        return injected
     try:
         _authorize_read(call)
         if not emu.storage.has_bucket(bucket):
@@ -187,6 +242,8 @@ def get_object(bucket: str, key: str, head: bool) -> Response:
 def delete_object(bucket: str, key: str) -> Response:
     emu = _emu()
     call = _S3Call(emu, "DeleteObject")
+    if (injected := call.inject()) is not None:
+        return injected
     try:
         _authorize_read(call)
         if not emu.storage.has_bucket(bucket):
@@ -200,6 +257,8 @@ def delete_object(bucket: str, key: str) -> Response:
 def list_objects(bucket: str) -> Response:
     emu = _emu()
     call = _S3Call(emu, "ListObjectsV2")
+    if (injected := call.inject()) is not None:
+        return injected
     try:
         _authorize_read(call)
         if not emu.storage.has_bucket(bucket):
@@ -225,6 +284,8 @@ def list_objects(bucket: str) -> Response:
 def list_buckets() -> Response:
     emu = _emu()
     call = _S3Call(emu, "ListBuckets")
+    if (injected := call.inject()) is not None:
+        return injected
     try:
         _authorize_read(call)
     except ApiError as err:

@@ -35,14 +35,16 @@ def test_the_clock_cannot_go_backward(client):
 
 
 def test_created_keys_work_at_once_with_their_scopes_and_status(client, scripe):
-    created = client.post("/_emulator/keys", json={"vendor": "scripe", "workspace": "org_new",
-                                                   "scopes": ["knowledge:write"]})
+    created = client.post(
+        "/_emulator/keys", json={"vendor": "scripe", "workspace": "org_new", "scopes": ["knowledge:write"]}
+    )
     assert created.status_code == 201
     key = created.json
     assert key["key"].startswith("scripe_sk_test_") and key["plan"] == "BUSINESS"
     assert scripe.mint(key=key["key"]).status_code == 200
-    revoked = client.post("/_emulator/keys", json={"vendor": "scripe", "workspace": "org_new",
-                                                   "status": "revoked"}).json
+    revoked = client.post(
+        "/_emulator/keys", json={"vendor": "scripe", "workspace": "org_new", "status": "revoked"}
+    ).json
     assert scripe.mint(key=revoked["key"]).json["error"]["code"] == "key_revoked"
     listed = {k["id"] for k in client.get("/_emulator/keys?vendor=scripe").json["data"]}
     assert {key["id"], revoked["id"], "key_acme_full"} <= listed

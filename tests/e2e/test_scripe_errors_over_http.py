@@ -15,8 +15,14 @@ CASES = [
     ("expired key", EXPIRED, {}, {"contentType": "audio/mpeg"}, 401, "key_expired"),
     ("no write scope", READ_ONLY, {}, {"contentType": "audio/mpeg"}, 403, "scope_missing"),
     ("ineligible plan", FREEBIE, {}, {"contentType": "audio/mpeg"}, 403, "plan_not_eligible"),
-    ("unknown version", FULL, {"Scripe-Api-Version": "2020-02-02"}, {"contentType": "audio/mpeg"}, 400,
-     "version_unsupported"),
+    (
+        "unknown version",
+        FULL,
+        {"Scripe-Api-Version": "2020-02-02"},
+        {"contentType": "audio/mpeg"},
+        400,
+        "version_unsupported",
+    ),
     ("missing contentType", FULL, {}, {"maxSizeBytes": 5}, 400, "invalid_request"),
     ("malformed JSON", FULL, {}, b"{oops", 400, "invalid_request"),
     ("type not allowed", FULL, {}, {"contentType": "application/zip"}, 422, "unprocessable"),
@@ -27,14 +33,16 @@ CASES = [
 
 
 @pytest.mark.parametrize(("what", "key", "headers", "body", "status", "code"), CASES, ids=[c[0] for c in CASES])
-def test_minting_errors_over_http_have_scripes_shape_and_store_nothing(live, http, what, key, headers, body, status,
-                                                                       code):
+def test_minting_errors_over_http_have_scripes_shape_and_store_nothing(
+    live, http, what, key, headers, body, status, code
+):
     sent = {"Content-Type": "application/json", **headers}
     if key:
         sent["Authorization"] = f"Bearer {key}"
     data = body if isinstance(body, bytes) else None
-    response = http.post(f"{live.url}/scripe/v1/uploads", headers=sent, data=data,
-                         json=None if data is not None else body)
+    response = http.post(
+        f"{live.url}/scripe/v1/uploads", headers=sent, data=data, json=None if data is not None else body
+    )
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["code"] == code
@@ -58,11 +66,15 @@ def test_an_idempotency_conflict_over_http_is_409_and_keeps_one_upload(live, htt
 def test_another_workspaces_job_by_path_is_404_over_http(live, http):
     from support import GLOBEX
 
-    minted = http.post(f"{live.url}/scripe/v1/uploads", headers={"Authorization": f"Bearer {FULL}"},
-                       json={"contentType": "audio/mpeg"}).json()["data"]
+    minted = http.post(
+        f"{live.url}/scripe/v1/uploads", headers={"Authorization": f"Bearer {FULL}"}, json={"contentType": "audio/mpeg"}
+    ).json()["data"]
     http.put(minted["uploadUrl"], data=b"x", headers={"Content-Type": "audio/mpeg"})
-    job = http.post(f"{live.url}/scripe/v1/sources", headers={"Authorization": f"Bearer {FULL}"},
-                    json={"type": "file", "projectId": "p", "uploadId": minted["id"]}).json()["data"]
+    job = http.post(
+        f"{live.url}/scripe/v1/sources",
+        headers={"Authorization": f"Bearer {FULL}"},
+        json={"type": "file", "projectId": "p", "uploadId": minted["id"]},
+    ).json()["data"]
     response = http.get(f"{live.url}/scripe/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {GLOBEX}"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"

@@ -300,7 +300,7 @@ def test_boto3_reads_need_the_emulators_credentials(live):
         aws_access_key_id="SOMEONEELSE",
         aws_secret_access_key="nope",
         region_name="us-east-1",
-        config=Config(signature_version="s3v4", retries={"max_attempts": 1}),
+        config=Config(signature_version="s3v4", retries={"mode": "standard", "total_max_attempts": 1}),
     )
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         stranger.list_buckets()

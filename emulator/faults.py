@@ -1,0 +1,122 @@
+"""Injected failures: make matching requests fail, slow down, or (S3) drop the connection.
+
+A rule matches by vendor ("s3" for the S3 endpoint), and optionally operationId and path
+prefix. Taking a rule is atomic, so a rule with `times: n` fires exactly n times even when
+requests race; `probability` makes it fire on a share of the matches. Rules fire in the
+order they were added; the first match wins.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+
+from emulator import errors
+from emulator.errors import ErrorKind
+from emulator.world import VendorProfile
+
+S3 = "s3"
+MAX_DELAY_MS = 30_000
+S3_CODES_BY_STATUS = {
+    400: "InvalidRequest",
+    403: "AccessDenied",
+    404: "NoSuchKey",
+    500: "InternalError",
+    501: "NotImplemented",
+    503: "SlowDown",
+}
+
+
+@dataclass
+class FaultRule:
+    id: str
+    vendor: str
+    operation_id: str | None = None
+    path: str | None = None
+    status: int | None = None
+    code: str | None = None
+    times: int | None = None  # None: every match, until removed
+    delay_ms: int = 0
+    probability: float = 1.0
+    close_after_bytes: int | None = None
+    fired: int = 0
+
+    def matches(self, vendor: str, operation_id: str | None, path: str) -> bool:
+        return (
+            self.vendor == vendor
+            and self.operation_id in (None, operation_id)
+            and (self.path is None or path.startswith(self.path))
+        )
+
+    def as_json(self) -> dict:
+        raw = asdict(self)
+        return {
+            "id": raw["id"],
+            "vendor": raw["vendor"],
+            "operationId": raw["operation_id"],
+            "path": raw["path"],
+            "status": raw["status"],
+            "code": raw["code"],
+            "times": raw["times"],
+            "fired": raw["fired"],
+            "remaining": None if self.times is None else max(0, self.times - self.fired),
+            "delayMs": raw["delay_ms"],
+            "probability": raw["probability"],
+            "closeAfterBytes": raw["close_after_bytes"],
+        }
+
+
+class FaultStore:
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self._random = random.Random(seed)
+
+    def add(self, **fields) -> FaultRule:
+        rule = FaultRule(id="flt_" + secrets.token_hex(6), **fields)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def all(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    def remove(self, rule_id: str) -> bool:
+        with self._lock:
+            kept = [r for r in self._rules if r.id != rule_id]
+            removed = len(kept) != len(self._rules)
+            self._rules = kept
+        return removed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, vendor: str, operation_id: str | None, path: str) -> FaultRule | None:
+        """The rule that fires for this request, counted; None when none does."""
+        with self._lock:
+            for rule in self._rules:
+                if not rule.matches(vendor, operation_id, path):
+                    continue
+                if rule.times is not None and rule.fired >= rule.times:
+                    continue
+                if rule.probability < 1 and self._random.random() >= rule.probability:
+                    continue
+                rule.fired += 1
+                return rule
+        return None
+
+
+def kind_for_status(profile: VendorProfile | None, status: int) -> ErrorKind:
+    """The error kind a vendor answers with at `status` (its own mapping first)."""
+    if profile is not None:
+        for name, mapping in profile.errors.items():
+            if mapping.status == status:
+                return getattr(errors, name)
+    for value in vars(errors).values():
+        if isinstance(value, ErrorKind) and value.status == status and not value.name.startswith(("S3_", "NO_SUCH")):
+            return value
+    return errors.INTERNAL
