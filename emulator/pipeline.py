@@ -275,6 +275,14 @@ def respond(call: Call, reply: Reply, body: Any) -> Response:
 
 def journal(call: Call, reply: Reply) -> None:
     duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
+    fields = {
+        "vendor": call.vendor.name,
+        "operationId": call.op.operation_id,
+        "status": reply.status,
+        "errorCode": reply.code or None,
+        "durationMs": duration_ms,
+        "requestId": call.request_id,
+    }
     log.info(
         "%s %s %s %s %.1fms %s",
         call.vendor.name,
@@ -283,6 +291,7 @@ def journal(call: Call, reply: Reply) -> None:
         reply.code or "-",
         duration_ms,
         call.request_id,
+        extra=fields,
     )
     if call.vendor.name.startswith("_"):
         return  # the control plane's own calls would only crowd the journal

@@ -24,7 +24,10 @@ def spec_path(name: str) -> Path:
 
 
 def fixture_path(vendor: str, fixtures_dir: Path | None = None) -> Path:
+    """`<fixtures_dir>/<vendor>.yaml` if there is one, else the shipped fixtures."""
     if fixtures_dir is not None:
+        if not Path(fixtures_dir).is_dir():
+            raise FileNotFoundError(f"fixtures directory {fixtures_dir} does not exist")
         candidate = Path(fixtures_dir) / f"{vendor}.yaml"
         if candidate.is_file():
             return candidate

@@ -145,7 +145,24 @@ class _S3Call:
             requestBodyBytes=request.content_length or 0,
             fault=self.fault,
         )
-        log.info("s3 %s %s %s", self.operation, response.status_code, code or "-")
+        duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        fields = {
+            "vendor": "s3",
+            "operationId": self.operation,
+            "status": response.status_code,
+            "errorCode": code,
+            "durationMs": duration_ms,
+            "requestId": self.request_id,
+        }
+        log.info(
+            "s3 %s %s %s %.1fms %s",
+            self.operation,
+            response.status_code,
+            code or "-",
+            duration_ms,
+            self.request_id,
+            extra=fields,
+        )
         return response
 
 

@@ -25,7 +25,9 @@ def build(app, host: str, port: int, threads: int = THREADS) -> Server:
     try:
         server.prepare()
     except OSError as exc:
-        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        if "in use" in str(exc):
+            raise ServerError(f"port {port} on {host} is already in use; pick another with --port") from exc
+        raise ServerError(f"cannot listen on {host}:{port}: {exc}") from exc
     return server
 
 

@@ -59,6 +59,8 @@ class Settings:
             values["strict"] = env_flag(env["UPLOAD_EMULATOR_STRICT"], False)
         if "UPLOAD_EMULATOR_LOG_LEVEL" in env:
             values["log_level"] = env["UPLOAD_EMULATOR_LOG_LEVEL"]
+        if "UPLOAD_EMULATOR_LOG_FORMAT" in env:
+            values["log_format"] = env["UPLOAD_EMULATOR_LOG_FORMAT"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
