@@ -65,7 +65,8 @@ class KeyStore:
     ) -> ApiKey:
         """Mint a key; an unknown workspace is created, and `plan` sets the workspace's plan."""
         profile = self._worlds[vendor].profile
-        secret = profile.auth.new_key_prefix + secrets.token_hex(16)
+        prefix = profile.auth.new_oauth_prefix if kind == "oauth" else profile.auth.new_key_prefix
+        secret = prefix + secrets.token_hex(16)
         key = ApiKey(
             id="key_" + secrets.token_hex(8),
             secret=secret,
@@ -95,7 +96,10 @@ def credential_from(headers, schemes: dict[str, dict], scheme_names: list[str]) 
     """
     for name in scheme_names:
         scheme = schemes.get(name) or {}
-        if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
+        bearer = scheme.get("type") == "oauth2" or (
+            scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer"
+        )
+        if bearer:
             value = headers.get("Authorization")
             if value is None:
                 continue
@@ -113,13 +117,18 @@ def credential_from(headers, schemes: dict[str, dict], scheme_names: list[str]) 
     raise ApiError(errors.UNAUTHENTICATED, "No credentials were sent. Pass Authorization: Bearer <key>.")
 
 
-def authenticate(profile: VendorProfile, store: KeyStore, token: str, now: datetime) -> tuple[ApiKey, Workspace]:
+def authenticate(
+    profile: VendorProfile, store: KeyStore, token: str, now: datetime, scheme: str | None = None
+) -> tuple[ApiKey, Workspace]:
     """The key and workspace behind `token`, or the vendor's 401 for why not."""
     if not re.match(profile.auth.key_pattern, token):
         raise ApiError(errors.INVALID_CREDENTIALS, "The API key is malformed.")
     key = store.find(profile.name, token)
     if key is None:
         raise ApiError(errors.INVALID_CREDENTIALS, "The API key is not recognised.")
+    expected_kind = profile.auth.scheme_kinds.get(scheme or "")
+    if expected_kind is not None and key.kind != expected_kind:
+        raise ApiError(errors.INVALID_CREDENTIALS, f"That credential is not valid for {scheme}.")
     if key.is_revoked:
         raise ApiError(errors.KEY_REVOKED, "The API key has been revoked.")
     if key.expires_at is not None and now >= key.expires_at:
@@ -128,6 +137,19 @@ def authenticate(profile: VendorProfile, store: KeyStore, token: str, now: datet
     if workspace is None:  # a key whose workspace vanished is as good as unknown
         raise ApiError(errors.INVALID_CREDENTIALS, "The API key's workspace no longer exists.")
     return key, workspace
+
+
+def select_workspace(profile: VendorProfile, store: KeyStore, key: ApiKey, asked: str | None) -> Workspace:
+    """The workspace a call acts in: the one the header names (if the key's user belongs), else the key's own."""
+    rules = profile.auth
+    if asked is None:
+        if key.kind in rules.workspace_header_required_for:
+            raise ApiError(errors.WORKSPACE_REQUIRED, f"Send {rules.workspace_header} to name the workspace.")
+        asked = key.workspace
+    workspace = store.workspace(profile.name, asked) if asked in key.workspaces else None
+    if workspace is None:
+        raise ApiError(errors.WORKSPACE_FORBIDDEN, f"You are not a member of workspace {asked}.")
+    return workspace
 
 
 def check_plan(profile: VendorProfile, workspace: Workspace) -> None:

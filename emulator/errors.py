@@ -37,8 +37,11 @@ INVALID_CREDENTIALS = _kind("INVALID_CREDENTIALS", 401, "The credentials are not
 KEY_REVOKED = _kind("KEY_REVOKED", 401, "The key has been revoked.")
 KEY_EXPIRED = _kind("KEY_EXPIRED", 401, "The key has expired.")
 SCOPE_MISSING = _kind("SCOPE_MISSING", 403, "The credentials lack a required scope.")
+WORKSPACE_REQUIRED = _kind("WORKSPACE_REQUIRED", 400, "A workspace must be named for this credential.")
+WORKSPACE_FORBIDDEN = _kind("WORKSPACE_FORBIDDEN", 403, "The caller is not a member of that workspace.")
 PLAN_NOT_ELIGIBLE = _kind("PLAN_NOT_ELIGIBLE", 403, "The plan does not include API access.")
-# --- repeated or too many requests --------------------------------------------------
+# --- repeated or too many requests, or a resource in the wrong state -------------------
+CONFLICT = _kind("CONFLICT", 409, "The resource is not in a state that allows this.")
 IDEMPOTENCY_CONFLICT = _kind("IDEMPOTENCY_CONFLICT", 409, "The idempotency key was used with a different body.")
 RATE_LIMITED = _kind("RATE_LIMITED", 429, "Too many requests.")
 # --- the upload's own life ----------------------------------------------------------

@@ -1,7 +1,8 @@
 """The ordered steps of every spec-routed request, as one tuple of small functions.
 
-    STEPS = apply_faults → authenticate → check_plan → pin_version → check_scope
-            → read_body → check_request → begin_idempotency     → handler → finish
+    STEPS = apply_faults → charge_rate_limit → authenticate → choose_workspace → check_plan
+            → pin_version → check_scope → read_body → check_request → begin_idempotency
+            → handler → finish
 
 Each step takes the `Call` and returns nothing, returns a `Reply` (which ends the request
 early, as an idempotent replay does), or raises `ApiError`. A profile switches a step off
@@ -10,6 +11,7 @@ by leaving its data out (no `versions:`, no `idempotency:`); the order never cha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -25,12 +27,13 @@ from flask import Request, Response
 from emulator import errors
 from emulator.auth import authenticate as auth_authenticate
 from emulator.auth import check_plan as auth_check_plan
-from emulator.auth import check_scopes, credential_from, redact
+from emulator.auth import check_scopes, credential_from, redact, select_workspace
 from emulator.clock import isoformat
 from emulator.dialects import render
 from emulator.errors import ApiError
 from emulator.faults import kind_for_status
 from emulator.idempotency import Conflict, StoredReply, body_hash
+from emulator.ratelimit import headers_for
 from emulator.runtime import Emulator, Vendor
 from emulator.spec import (
     Operation,
@@ -75,6 +78,7 @@ class Call:
     idempotency: tuple[tuple, Any] | None = None
     replayed: bool | None = None
     fault: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)  # added to every reply (rate limits)
 
     @property
     def profile(self):
@@ -103,13 +107,33 @@ def apply_faults(call: Call) -> None:
         raise ApiError(kind, code=code, status=rule.status, headers=headers)
 
 
+def charge_rate_limit(call: Call) -> None:
+    """Count the request against its caller's budget (the credential sent, else the address)."""
+    rules = call.profile.rate_limit
+    if rules is None:
+        return
+    sent = call.request.headers.get("Authorization") or call.request.headers.get("X-API-Key")
+    caller = ("credential", hashlib.sha256(sent.encode()).hexdigest()) if sent else ("addr", call.request.remote_addr)
+    verdict = call.emu.ratelimits.charge((call.vendor.name, *caller), rules, call.now)
+    call.extra_headers.update(headers_for(rules, verdict))
+    if not verdict.allowed:
+        raise ApiError(errors.RATE_LIMITED, f"Rate limit of {rules.limit} requests per {rules.window_s} s exceeded; "
+                       f"retry in {verdict.reset_s} s.", headers={"Retry-After": str(verdict.reset_s)})
+
+
 def authenticate(call: Call) -> None:
     if not call.op.needs_auth:
         return
     schemes = call.vendor.spec.document.get("components", {}).get("securitySchemes", {})
     names = list(dict.fromkeys(name for req in call.op.security for name in req))
     call.scheme, token = credential_from(call.request.headers, schemes, names)
-    call.key, call.workspace = auth_authenticate(call.profile, call.emu.keys, token, call.now)
+    call.key, call.workspace = auth_authenticate(call.profile, call.emu.keys, token, call.now, call.scheme)
+
+
+def choose_workspace(call: Call) -> None:
+    header = call.profile.auth.workspace_header
+    if header and call.key is not None:
+        call.workspace = select_workspace(call.profile, call.emu.keys, call.key, call.request.headers.get(header))
 
 
 def check_plan(call: Call) -> None:
@@ -161,7 +185,8 @@ def read_body(call: Call) -> None:
 
 def check_request(call: Call) -> None:
     try:
-        call.params = check_parameters(call.op, call.request.args, call.request.headers, call.path_params)
+        call.params = check_parameters(call.op, call.request.args, call.request.headers, call.path_params,
+                                       reject_unknown_query=call.profile.validation.reject_unknown_query)
         if call.op.body_media_types:
             call.body = parse_json_body(call.op, call.request.content_type, call.raw_body)
     except RequestInvalid as bad:
@@ -193,7 +218,18 @@ def begin_idempotency(call: Call) -> Reply | None:
     return None
 
 
-STEPS = (apply_faults, authenticate, check_plan, pin_version, check_scope, read_body, check_request, begin_idempotency)
+STEPS = (
+    apply_faults,
+    charge_rate_limit,
+    authenticate,
+    choose_workspace,
+    check_plan,
+    pin_version,
+    check_scope,
+    read_body,
+    check_request,
+    begin_idempotency,
+)
 
 
 # --- running them -------------------------------------------------------------------
@@ -259,7 +295,7 @@ def handle(call: Call) -> Response:
 
 
 def respond(call: Call, reply: Reply, body: Any) -> Response:
-    headers = {"X-Request-Id": call.request_id, **reply.headers}
+    headers = {"X-Request-Id": call.request_id, **call.extra_headers, **reply.headers}
     if call.version is not None and call.profile.versions is not None:
         headers[call.profile.versions.header] = call.version
     if call.replayed is False and call.profile.idempotency is not None:

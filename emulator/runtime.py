@@ -17,6 +17,7 @@ from emulator.faults import FaultStore
 from emulator.idempotency import IdempotencyStore
 from emulator.journal import Journal
 from emulator.presign import Presigner
+from emulator.ratelimit import RateLimiter
 from emulator.resources import spec_path
 from emulator.settings import Settings
 from emulator.spec import Spec
@@ -54,6 +55,7 @@ class Emulator:
         self.resources = ResourceStore()
         self.journal = Journal(settings.journal_size)
         self.faults = FaultStore()
+        self.ratelimits = RateLimiter()
         self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
         self.presigner = Presigner(settings.s3_access_key, settings.s3_secret_key, settings.s3_region)
         self.vendors: dict[str, Vendor] = {}
@@ -94,6 +96,7 @@ class Emulator:
         self.storage.reset()
         self.journal.clear()
         self.faults.clear()
+        self.ratelimits.reset()
         self.clock.reset()
         self.take_server_errors()
 

@@ -267,9 +267,17 @@ def _coerce(raw: str, schema: dict, name: str) -> Any:
     return raw
 
 
-def check_parameters(op: Operation, query, headers, path_params: dict[str, str]) -> dict[str, Any]:
+def check_parameters(
+    op: Operation, query, headers, path_params: dict[str, str], reject_unknown_query: bool = False
+) -> dict[str, Any]:
     """Check and coerce path, query and header parameters; returns them by name."""
     values: dict[str, Any] = {}
+    if reject_unknown_query:
+        declared = {p.name for p in op.parameters if p.location == "query"}
+        unknown = sorted(set(query.keys()) - declared)
+        if unknown:
+            raise RequestInvalid(f"unknown query parameter {unknown[0]}", unknown[0], "additionalProperties",
+                                 in_body=False)
     for param in op.parameters:
         source = {"path": path_params, "query": query, "header": headers}[param.location]
         raw = source.get(param.name)

@@ -17,6 +17,7 @@ import yaml
 
 from emulator import errors
 from emulator.clock import parse_iso
+from emulator.ratelimit import RateLimitProfile
 from emulator.resources import fixture_path
 
 
@@ -30,8 +31,14 @@ class ErrorMapping:
 class AuthProfile:
     key_pattern: str = r"^.+$"
     new_key_prefix: str = "key_"
+    new_oauth_prefix: str = "oauth_"
     eligible_plans: frozenset[str] | None = None  # None: every plan may call the API
     default_plan: str = "DEFAULT"
+    # security scheme name → the key kind it accepts (absent: any kind)
+    scheme_kinds: dict[str, str] = field(default_factory=dict)
+    # a header naming the workspace to act in, and the key kinds that must send it
+    workspace_header: str | None = None
+    workspace_header_required_for: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class ValidationProfile:
     default_kind: str = "MALFORMED_REQUEST"
     # jsonschema keyword → error kind, for the vendors that answer range errors with 422.
     keyword_kinds: dict[str, str] = field(default_factory=dict)
+    # Answer a query parameter the spec does not declare as an error (Streamloop does).
+    reject_unknown_query: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,15 @@ class ApiKey:
     expires_at: datetime | None = None
     kind: str = "api_key"
     description: str = ""
+    member_of: frozenset[str] = frozenset()  # other workspaces the key's user belongs to
 
     @property
     def is_revoked(self) -> bool:
         return self.status == "revoked"
+
+    @property
+    def workspaces(self) -> frozenset[str]:
+        return self.member_of | {self.workspace}
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,7 @@ class VendorProfile:
     idempotency: IdempotencyProfile | None = None
     validation: ValidationProfile = ValidationProfile()
     max_json_body_bytes: int | None = None
+    rate_limit: RateLimitProfile | None = None
     errors: dict[str, ErrorMapping] = field(default_factory=dict)
     s3_errors: dict[str, ErrorMapping] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -134,8 +149,12 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
         auth=AuthProfile(
             key_pattern=auth.get("key_pattern", r"^.+$"),
             new_key_prefix=auth.get("new_key_prefix", f"{vendor}_key_"),
+            new_oauth_prefix=auth.get("new_oauth_prefix", f"{vendor}_oauth_"),
             eligible_plans=frozenset(auth["eligible_plans"]) if "eligible_plans" in auth else None,
             default_plan=auth.get("default_plan", "DEFAULT"),
+            scheme_kinds=dict(auth.get("scheme_kinds") or {}),
+            workspace_header=auth.get("workspace_header"),
+            workspace_header_required_for=frozenset(auth.get("workspace_header_required_for") or ()),
         ),
         versions=VersionProfile(
             header=versions["header"],
@@ -148,8 +167,10 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
         validation=ValidationProfile(
             default_kind=validation.get("default_kind", "MALFORMED_REQUEST"),
             keyword_kinds=dict(validation.get("keyword_kinds") or {}),
+            reject_unknown_query=bool(validation.get("reject_unknown_query", False)),
         ),
         max_json_body_bytes=raw.get("max_json_body_bytes"),
+        rate_limit=RateLimitProfile(**raw["rate_limit"]) if raw.get("rate_limit") else None,
         errors=_mappings(raw.get("errors")),
         s3_errors=_mappings(raw.get("s3_errors")),
         settings=dict(raw.get("settings") or {}),
@@ -178,11 +199,12 @@ def load_world(vendor: str, fixtures_dir: Path | None = None) -> World:
             expires_at=parse_iso(k["expires_at"]) if k.get("expires_at") else None,
             kind=k.get("kind", "api_key"),
             description=k.get("description", ""),
+            member_of=frozenset(k.get("member_of") or ()),
         )
         for k in raw.get("keys") or ()
     )
     known = {w.id for w in workspaces}
     for key in keys:
-        if key.workspace not in known:
+        if not key.workspaces <= known:
             raise ValueError(f"fixtures {path}: key {key.id} names unknown workspace {key.workspace}")
     return World(profile=profile, workspaces=workspaces, keys=keys)

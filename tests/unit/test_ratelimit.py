@@ -1,0 +1,30 @@
+from datetime import UTC, datetime, timedelta
+
+from emulator.ratelimit import RateLimiter, RateLimitProfile, headers_for
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+RULES = RateLimitProfile(limit=3, window_s=60)
+
+
+def test_a_caller_gets_limit_requests_per_window_then_is_refused_until_it_resets():
+    limiter = RateLimiter()
+    verdicts = [limiter.charge(("a",), RULES, NOW + timedelta(seconds=n)) for n in range(4)]
+    assert [v.allowed for v in verdicts] == [True, True, True, False]
+    assert [v.remaining for v in verdicts] == [2, 1, 0, 0]
+    assert verdicts[-1].reset_s == 57
+    assert limiter.charge(("a",), RULES, NOW + timedelta(seconds=60)).allowed
+
+
+def test_callers_have_separate_budgets():
+    limiter = RateLimiter()
+    for _ in range(3):
+        limiter.charge(("a",), RULES, NOW)
+    assert limiter.charge(("b",), RULES, NOW).allowed
+    assert not limiter.charge(("a",), RULES, NOW).allowed
+
+
+def test_ietf_headers_state_limit_remaining_reset_and_policy():
+    verdict = RateLimiter().charge(("a",), RateLimitProfile(limit=600, window_s=60), NOW)
+    headers = headers_for(RateLimitProfile(limit=600, window_s=60), verdict)
+    assert headers == {"RateLimit-Limit": "600", "RateLimit-Remaining": "599", "RateLimit-Reset": "60",
+                       "RateLimit": "limit=600, remaining=599, reset=60", "RateLimit-Policy": "600;w=60"}
