@@ -117,8 +117,11 @@ def charge_rate_limit(call: Call) -> None:
     verdict = call.emu.ratelimits.charge((call.vendor.name, *caller), rules, call.now)
     call.extra_headers.update(headers_for(rules, verdict))
     if not verdict.allowed:
-        raise ApiError(errors.RATE_LIMITED, f"Rate limit of {rules.limit} requests per {rules.window_s} s exceeded; "
-                       f"retry in {verdict.reset_s} s.", headers={"Retry-After": str(verdict.reset_s)})
+        raise ApiError(
+            errors.RATE_LIMITED,
+            f"Rate limit of {rules.limit} requests per {rules.window_s} s exceeded; retry in {verdict.reset_s} s.",
+            headers={"Retry-After": str(verdict.reset_s)},
+        )
 
 
 def authenticate(call: Call) -> None:
@@ -185,8 +188,13 @@ def read_body(call: Call) -> None:
 
 def check_request(call: Call) -> None:
     try:
-        call.params = check_parameters(call.op, call.request.args, call.request.headers, call.path_params,
-                                       reject_unknown_query=call.profile.validation.reject_unknown_query)
+        call.params = check_parameters(
+            call.op,
+            call.request.args,
+            call.request.headers,
+            call.path_params,
+            reject_unknown_query=call.profile.validation.reject_unknown_query,
+        )
         if call.op.body_media_types:
             call.body = parse_json_body(call.op, call.request.content_type, call.raw_body)
     except RequestInvalid as bad:

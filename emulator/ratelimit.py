@@ -52,8 +52,11 @@ class RateLimiter:
 
 def headers_for(rules: RateLimitProfile, verdict: Verdict) -> dict[str, str]:
     if rules.headers == "x":
-        return {"X-RateLimit-Limit": str(rules.limit), "X-RateLimit-Remaining": str(verdict.remaining),
-                "X-RateLimit-Reset": str(verdict.reset_s)}
+        return {
+            "X-RateLimit-Limit": str(rules.limit),
+            "X-RateLimit-Remaining": str(verdict.remaining),
+            "X-RateLimit-Reset": str(verdict.reset_s),
+        }
     return {
         "RateLimit-Limit": str(rules.limit),
         "RateLimit-Remaining": str(verdict.remaining),

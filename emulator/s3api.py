@@ -26,7 +26,7 @@ from emulator.dialects import render_s3
 from emulator.errors import ApiError
 from emulator.faults import S3, S3_CODES_BY_STATUS
 from emulator.runtime import Emulator
-from emulator.state import REDEEMED
+from emulator.state import REDEEMED, REMOVED
 from emulator.storage import BodyTooShort
 
 log = logging.getLogger("upload_emulator.s3")
@@ -198,8 +198,8 @@ def put_object(bucket: str, key: str) -> Response:
         if record is None:
             raise ApiError(errors.ACCESS_DENIED, "No upload is waiting at this URL (was the emulator reset?).")
         call.vendor = record.vendor
-        if record.state == REDEEMED:
-            raise ApiError(errors.ACCESS_DENIED, "This upload has already been used; mint a new one.")
+        if record.state in (REDEEMED, REMOVED):
+            raise ApiError(errors.ACCESS_DENIED, f"This upload is {record.state}; it takes no more bytes.")
         size = request.content_length
         if size is None:
             raise ApiError(errors.MISSING_CONTENT_LENGTH)

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-ALL_VENDORS = ("scripe",)
+ALL_VENDORS = ("scripe", "streamloop")
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 

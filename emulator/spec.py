@@ -158,6 +158,17 @@ class Spec:
     def validator(self, *parts: str) -> Draft202012Validator:
         return self.validator_at(_pointer(*parts))
 
+    def response_headers(self, op: Operation, status: int) -> dict[str, bool]:
+        """The headers documented for a response: name → required."""
+        raw = self.node(("paths", op.path, op.method.lower(), "responses"))
+        response = raw.get(str(status)) or raw.get("default") or {}
+        response, _ = self.resolve(response, ())
+        found = {}
+        for name, header in (response.get("headers") or {}).items():
+            header, _ = self.resolve(header, ())
+            found[name] = bool(header.get("required"))
+        return found
+
     def node(self, parts: tuple[str, ...]) -> Any:
         node: Any = self.document
         for part in parts:
@@ -276,8 +287,9 @@ def check_parameters(
         declared = {p.name for p in op.parameters if p.location == "query"}
         unknown = sorted(set(query.keys()) - declared)
         if unknown:
-            raise RequestInvalid(f"unknown query parameter {unknown[0]}", unknown[0], "additionalProperties",
-                                 in_body=False)
+            raise RequestInvalid(
+                f"unknown query parameter {unknown[0]}", unknown[0], "additionalProperties", in_body=False
+            )
     for param in op.parameters:
         source = {"path": path_params, "query": query, "header": headers}[param.location]
         raw = source.get(param.name)

@@ -8,6 +8,7 @@ a lookup from another workspace finds nothing, so existence never leaks.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Any
 
 from emulator.clock import isoformat
 
-PENDING, UPLOADED, REDEEMED = "pending", "uploaded", "redeemed"
+PENDING, UPLOADED, REDEEMED, REMOVED = "pending", "uploaded", "redeemed", "removed"
 
 
 @dataclass
@@ -26,7 +27,7 @@ class UploadRecord:
     content_type: str
     max_size_bytes: int
     created_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None  # None: the handle itself never expires (its URLs still do)
     bucket: str
     key: str
     state: str = PENDING
@@ -39,7 +40,7 @@ class UploadRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_expired(self, now: datetime) -> bool:
-        return now >= self.expires_at
+        return self.expires_at is not None and now >= self.expires_at
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -55,7 +56,7 @@ class UploadRecord:
             "bucket": self.bucket,
             "key": self.key,
             "createdAt": isoformat(self.created_at),
-            "expiresAt": isoformat(self.expires_at),
+            "expiresAt": isoformat(self.expires_at) if self.expires_at else None,
             "uploadedAt": isoformat(self.uploaded_at) if self.uploaded_at else None,
             "redeemedAt": isoformat(self.redeemed_at) if self.redeemed_at else None,
             "redeemedBy": self.redeemed_by,
@@ -63,7 +64,11 @@ class UploadRecord:
 
 
 class NotRedeemable(Exception):
-    """Why an upload cannot be redeemed, in words for the caller."""
+    """Why an upload cannot be redeemed: `reason` is missing, used, removed, expired or empty."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class UploadStore:
@@ -97,9 +102,9 @@ class UploadStore:
             return [r for r in self._by_id.values() if vendor in (None, r.vendor)]
 
     def mark_uploaded(self, record: UploadRecord, size: int, sha256: str, etag: str, now: datetime) -> bool:
-        """Record stored bytes; False when the upload was redeemed meanwhile (bytes unwanted)."""
+        """Record stored bytes; False when the upload was used or removed meanwhile (bytes unwanted)."""
         with self._lock:
-            if record.state == REDEEMED:
+            if record.state in (REDEEMED, REMOVED):
                 return False
             record.state, record.size, record.sha256, record.etag = UPLOADED, size, sha256, etag
             record.uploaded_at = now
@@ -110,23 +115,33 @@ class UploadStore:
         with self._lock:
             record = self._by_id.get(upload_id)
             if record is None or record.workspace != workspace:
-                raise NotRedeemable(f"upload {upload_id} does not exist in this workspace")
+                raise NotRedeemable("missing", f"upload {upload_id} does not exist in this workspace")
             if record.state == REDEEMED:
-                raise NotRedeemable(f"upload {upload_id} has already been used")
+                raise NotRedeemable("used", f"upload {upload_id} has already been used")
+            if record.state == REMOVED:
+                raise NotRedeemable("removed", f"upload {upload_id} was deleted")
             if record.is_expired(now):
-                raise NotRedeemable(f"upload {upload_id} expired at {isoformat(record.expires_at)}")
+                raise NotRedeemable("expired", f"upload {upload_id} expired at {isoformat(record.expires_at)}")
             if record.state != UPLOADED:
-                raise NotRedeemable(f"upload {upload_id} has no bytes yet: PUT the file to uploadUrl first")
+                raise NotRedeemable("empty", f"upload {upload_id} has no bytes yet: PUT the file to its URL first")
             record.state, record.redeemed_at, record.redeemed_by = REDEEMED, now, by
             return record
 
+    def remove(self, record: UploadRecord) -> None:
+        with self._lock:
+            record.state = REMOVED
+
 
 class ResourceStore:
-    """Vendor resources by (vendor, kind, id), each owned by one workspace."""
+    """Vendor resources by (vendor, kind, id), each owned by one workspace.
+
+    Every item gets `_seq`, a number that only grows, so lists can page with stable cursors.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
+        self._sequence = itertools.count(1)
 
     def reset(self) -> None:
         with self._lock:
@@ -134,6 +149,7 @@ class ResourceStore:
 
     def put(self, vendor: str, kind: str, workspace: str, item: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
+            item.setdefault("_seq", next(self._sequence))
             self._items[(vendor, kind, item["id"])] = (workspace, item)
         return item
 
@@ -142,6 +158,11 @@ class ResourceStore:
         if found is None or found[0] != workspace:
             return None
         return found[1]
+
+    def list(self, vendor: str, kind: str, workspace: str) -> list[dict[str, Any]]:
+        """A workspace's items of one kind, oldest first."""
+        with self._lock:
+            return [item for (v, k, _), (ws, item) in self._items.items() if (v, k, ws) == (vendor, kind, workspace)]
 
     def update(self, vendor: str, kind: str, item_id: str, **changes: Any) -> None:
         with self._lock:

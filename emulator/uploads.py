@@ -40,7 +40,7 @@ def s3_endpoint(scheme: str, host: str) -> str:
     return f"{scheme}://{host}{S3_MOUNT}"
 
 
-def mint(
+def create_record(
     emu: Emulator,
     *,
     vendor: str,
@@ -48,16 +48,12 @@ def mint(
     upload_id: str,
     content_type: str,
     max_size_bytes: int,
-    ttl_s: int,
     key_template: str,
-    scheme: str,
-    host: str,
     now: datetime,
-) -> tuple[UploadRecord, str]:
-    """Record an upload and return it with its presigned PUT URL (content-type signed)."""
-    bucket = emu.bucket_for(vendor)
-    key = key_template.format(workspace=workspace, upload_id=upload_id)
-    record = emu.uploads.add(
+    ttl_s: int | None = None,
+) -> UploadRecord:
+    """Record an upload waiting for bytes; `ttl_s` None means the handle itself never expires."""
+    return emu.uploads.add(
         UploadRecord(
             id=upload_id,
             vendor=vendor,
@@ -65,19 +61,30 @@ def mint(
             content_type=content_type,
             max_size_bytes=max_size_bytes,
             created_at=now,
-            expires_at=now + timedelta(seconds=ttl_s),
-            bucket=bucket,
-            key=key,
+            expires_at=None if ttl_s is None else now + timedelta(seconds=ttl_s),
+            bucket=emu.bucket_for(vendor),
+            key=key_template.format(workspace=workspace, upload_id=upload_id),
         )
     )
-    url = emu.presigner.mint(
+
+
+def presign_put(emu: Emulator, record: UploadRecord, *, scheme: str, host: str, ttl_s: int, now: datetime) -> str:
+    """A presigned PUT URL for the record's object, signed for its content type and this host."""
+    return emu.presigner.mint(
         "PUT",
-        f"{s3_endpoint(scheme, host)}/{bucket}/{quote(key, safe='/~')}",
-        {"Content-Type": content_type, "host": host},
+        f"{s3_endpoint(scheme, host)}/{record.bucket}/{quote(record.key, safe='/~')}",
+        {"Content-Type": record.content_type, "host": host},
         ttl_s,
         now,
     )
-    return record, url
+
+
+def mint(
+    emu: Emulator, *, ttl_s: int, scheme: str, host: str, now: datetime, **record_fields
+) -> tuple[UploadRecord, str]:
+    """Record an upload and presign its PUT in one go (the handle expires with its URL)."""
+    record = create_record(emu, ttl_s=ttl_s, now=now, **record_fields)
+    return record, presign_put(emu, record, scheme=scheme, host=host, ttl_s=ttl_s, now=now)
 
 
 def redeem(
@@ -94,7 +101,7 @@ def redeem(
     try:
         record = emu.uploads.redeem(upload_id, workspace, by, now)
     except NotRedeemable as why:
-        raise ApiError(errors.UPLOAD_NOT_REDEEMABLE, str(why), field=field) from None
+        raise ApiError(errors.UPLOAD_NOT_REDEEMABLE, str(why), field=field, extra={"reason": why.reason}) from None
     if not keep_object:
         emu.storage.delete(record.bucket, record.key)
     return record

@@ -76,13 +76,23 @@ class Scripe:
         self.emu.clock.advance(seconds)
 
 
-def assert_conforms(app, operation_id: str, response) -> None:
-    """The response is documented for this operation and matches its schema."""
+def assert_conforms(app, operation_id: str, response, vendor: str | None = None) -> None:
+    """The response is documented for this operation and matches its schema (and its required headers)."""
     emu = emulator_of(app)
-    op = next(o for v in emu.vendors.values() for o in v.spec.operations if o.operation_id == operation_id)
+    found = [
+        (v, o)
+        for v in emu.vendors.values()
+        for o in v.spec.operations
+        if o.operation_id == operation_id and vendor in (None, v.name)
+    ]
+    assert len(found) == 1, f"{operation_id} names {len(found)} operations; pass vendor="
+    owner, op = found[0]
     body = response.get_json(silent=True)
     problems = response_problems(op, response.status_code, response.content_type or "", body)
     assert not problems, problems
+    documented = owner.spec.response_headers(op, response.status_code)
+    missing = [name for name, required in documented.items() if required and name not in response.headers]
+    assert not missing, f"{operation_id} {response.status_code} lacks required headers {missing}"
 
 
 def assert_scripe_error(response, status: int, code: str) -> dict:

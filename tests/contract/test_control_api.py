@@ -13,9 +13,12 @@ def test_health_lists_the_vendors_the_s3_endpoint_and_the_buckets(app, client, e
     response = client.get("/_emulator/health")
     assert_conforms(app, "getEmulatorHealth", response)
     body = response.json
-    assert body["vendors"] == [{"name": "scripe", "baseUrl": "http://localhost/scripe/v1"}]
+    assert body["vendors"] == [
+        {"name": "scripe", "baseUrl": "http://localhost/scripe/v1"},
+        {"name": "streamloop", "baseUrl": "http://localhost/streamloop/v1"},
+    ]
     assert body["s3Endpoint"] == "http://localhost/s3"
-    assert body["buckets"]["scripe"] == emu.bucket_for("scripe")
+    assert body["buckets"] == {"scripe": emu.bucket_for("scripe"), "streamloop": emu.bucket_for("streamloop")}
 
 
 def test_advancing_the_clock_moves_now_and_freezing_holds_it(app, client):
@@ -60,7 +63,7 @@ def test_upload_records_and_their_bytes_are_visible(app, client, scripe):
     upload = scripe.uploaded(b"the exact bytes")
     pending = scripe.mint()
     listed = client.get("/_emulator/uploads?vendor=scripe&state=uploaded")
-    assert_conforms(app, "listUploads", listed)
+    assert_conforms(app, "listUploads", listed, vendor="_emulator")
     assert [r["id"] for r in listed.json["data"]] == [upload["id"]]
     content = client.get(f"/_emulator/uploads/{upload['id']}/content")
     assert content.data == b"the exact bytes"

@@ -9,12 +9,12 @@ def test_health_needs_no_authentication(app, client):
     response = client.get("/scripe/v1/health")
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
-    assert_conforms(app, "getHealth", response)
+    assert_conforms(app, "getHealth", response, vendor="scripe")
 
 
 def test_workspaces_me_names_the_workspace_and_the_keys_scopes(app, scripe):
     response = scripe.call("GET", "/workspaces/me")
-    assert_conforms(app, "getCurrentWorkspace", response)
+    assert_conforms(app, "getCurrentWorkspace", response, vendor="scripe")
     assert response.json["workspace"]["id"] == "org_acme"
     assert response.json["principal"] == {
         "type": "api_key",

@@ -22,16 +22,16 @@ def test_a_file_source_returns_a_queued_job_that_is_done_at_the_next_read(app, s
     upload = scripe.uploaded(b"spoken words")
     created = scripe.redeem_source(upload["id"], name="Episode 12")
     assert created.status_code == 202
-    assert_conforms(app, "createSource", created)
+    assert_conforms(app, "createSource", created, vendor="scripe")
     job = created.json["data"]
     assert (job["type"], job["status"], job["result"]) == ("SOURCE_INGEST_FILE", "QUEUED", None)
     polled = scripe.job(job["id"])
-    assert_conforms(app, "getJob", polled)
+    assert_conforms(app, "getJob", polled, vendor="scripe")
     done = polled.json["data"]
     assert done["status"] == "DONE"
     source = scripe.call("GET", f"/sources/{done['result']['sourceId']}")
     assert source.status_code == 200
-    assert_conforms(app, "getSource", source)
+    assert_conforms(app, "getSource", source, vendor="scripe")
     assert source.json["data"]["name"] == "Episode 12"
     assert source.json["data"]["fileType"] == "audio/mpeg"
 
@@ -82,7 +82,7 @@ def test_a_job_moves_queued_running_done_on_the_emulators_clock(tmp_path):
 def test_a_text_source_is_created_synchronously(app, scripe):
     response = scripe.call("POST", "/sources", json={"type": "text", "projectId": "prj_1", "text": "hi", "name": "N"})
     assert response.status_code == 200
-    assert_conforms(app, "createSource", response)
+    assert_conforms(app, "createSource", response, vendor="scripe")
     assert response.json["data"]["status"] == "Done"
     again = scripe.call("GET", f"/sources/{response.json['data']['id']}")
     assert again.json == response.json
@@ -92,7 +92,7 @@ def test_a_knowledge_file_redeems_the_upload_as_a_kb_ingest_file_job(app, scripe
     upload = scripe.uploaded(b"%PDF-1.7", content_type="application/pdf")
     created = scripe.call("POST", "/knowledge", json={"type": "file", "uploadId": upload["id"]})
     assert created.status_code == 202
-    assert_conforms(app, "createKnowledgeDocument", created)
+    assert_conforms(app, "createKnowledgeDocument", created, vendor="scripe")
     assert created.json["data"]["type"] == "KB_INGEST_FILE"
     done = scripe.job(created.json["data"]["id"]).json["data"]
     assert done["status"] == "DONE"
@@ -107,7 +107,7 @@ def test_a_knowledge_file_redeems_the_upload_as_a_kb_ingest_file_job(app, scripe
 def test_other_knowledge_types_are_jobs_too(app, scripe, kind, extra):
     created = scripe.call("POST", "/knowledge", json={"type": kind, **extra})
     assert created.status_code == 202
-    assert_conforms(app, "createKnowledgeDocument", created)
+    assert_conforms(app, "createKnowledgeDocument", created, vendor="scripe")
     assert created.json["data"]["type"] == f"KB_INGEST_{kind.upper()}"
 
 
@@ -154,7 +154,9 @@ def test_an_upload_that_cannot_be_used_is_422_unprocessable_and_changes_nothing(
         response = scripe.call("POST", path, json=body)
         error = assert_scripe_error(response, 422, "unprocessable")
         assert error["details"]["param"] == "uploadId"
-        assert_conforms(app, "createSource" if path == "/sources" else "createKnowledgeDocument", response)
+        assert_conforms(
+            app, "createSource" if path == "/sources" else "createKnowledgeDocument", response, vendor="scripe"
+        )
     assert {r.id: r.state for r in emu.uploads.all()} == before
 
 
@@ -172,7 +174,7 @@ def test_source_bodies_of_the_wrong_shape_are_400_invalid_request(app, scripe, b
     error = assert_scripe_error(response, 400, "invalid_request")
     if missing:
         assert missing in error["message"]
-    assert_conforms(app, "createSource", response)
+    assert_conforms(app, "createSource", response, vendor="scripe")
 
 
 def test_another_workspaces_job_and_source_are_404_not_found(app, scripe):
@@ -181,7 +183,7 @@ def test_another_workspaces_job_and_source_are_404_not_found(app, scripe):
     for path, op in ((f"/jobs/{job_id}", "getJob"), (f"/sources/{source_id}", "getSource")):
         response = scripe.call("GET", path, key=GLOBEX)
         assert_scripe_error(response, 404, "not_found")
-        assert_conforms(app, op, response)
+        assert_conforms(app, op, response, vendor="scripe")
         assert scripe.call("GET", path, key=FULL).status_code == 200
 
 
@@ -195,4 +197,4 @@ def test_a_bad_query_parameter_is_400_invalid_request_even_for_a_range_error(app
     response = scripe.call("GET", f"/jobs/{job_id}?wait_for_completion_ms=-5")
     error = assert_scripe_error(response, 400, "invalid_request")
     assert error["details"]["param"] == "wait_for_completion_ms"
-    assert_conforms(app, "getJob", response)
+    assert_conforms(app, "getJob", response, vendor="scripe")

@@ -27,7 +27,7 @@ def test_minting_returns_a_handle_a_presigned_put_url_and_an_expiry_fifteen_minu
     emu.clock.freeze()
     response = scripe.mint(contentType="audio/mpeg", maxSizeBytes=104857600)
     assert response.status_code == 200
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     data = response.json["data"]
     assert data["id"].startswith("upl_")
     assert data["method"] == "PUT"
@@ -62,7 +62,7 @@ def test_an_unknown_api_version_is_400_version_unsupported_listing_the_accepted_
     response = scripe.mint(headers={"Scripe-Api-Version": "2019-01-01"})
     error = assert_scripe_error(response, 400, "version_unsupported")
     assert error["details"]["accepted"] == ["2026-08-01"]
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     assert emu.uploads.all() == []
 
 
@@ -81,7 +81,7 @@ def test_an_unknown_api_version_is_400_version_unsupported_listing_the_accepted_
 def test_bad_credentials_are_401_with_the_documented_code_and_store_nothing(app, scripe, emu, headers, code):
     response = scripe.mint(key=None, headers=headers)
     assert_scripe_error(response, 401, code)
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     assert emu.uploads.all() == []
     entry = emu.journal.entries()[-1]
     assert (entry["operationId"], entry["status"], entry["errorCode"]) == ("createUpload", 401, code)
@@ -91,7 +91,7 @@ def test_a_key_without_a_write_scope_is_403_scope_missing_naming_the_accepted_sc
     response = scripe.mint(key=READ_ONLY)
     error = assert_scripe_error(response, 403, "scope_missing")
     assert error["details"]["required"] == ["knowledge:write", "sources:write"]
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     assert emu.uploads.all() == []
 
 
@@ -102,7 +102,7 @@ def test_either_write_scope_is_enough_to_mint(scripe):
 def test_a_workspace_whose_plan_has_no_api_access_is_403_plan_not_eligible(app, scripe, emu):
     response = scripe.mint(key=FREEBIE)
     assert_scripe_error(response, 403, "plan_not_eligible")
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     assert emu.uploads.all() == []
 
 
@@ -133,7 +133,7 @@ def test_invalid_bodies_get_scripes_documented_error_naming_the_parameter(app, c
     response = client.post("/scripe/v1/uploads", json=body, headers={"Authorization": f"Bearer {FULL}"})
     error = assert_scripe_error(response, status, code)
     assert error["details"]["param"] == param
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     assert emu.uploads.all() == []
 
 
@@ -155,7 +155,7 @@ def test_malformed_requests_are_400_invalid_request_never_a_500(app, client, emu
         headers["Content-Type"] = content_type
     response = client.post("/scripe/v1/uploads", data=data, headers=headers)
     assert_scripe_error(response, 400, "invalid_request")
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     assert emu.uploads.all() == []
 
 
@@ -163,7 +163,7 @@ def test_a_body_over_the_256_kb_hashing_cap_is_413_payload_too_large(app, client
     big = {"contentType": "audio/mpeg", "padding": "x" * (256 * 1024)}
     response = client.post("/scripe/v1/uploads", json=big, headers={"Authorization": f"Bearer {FULL}"})
     assert_scripe_error(response, 413, "payload_too_large")
-    assert_conforms(app, "createUpload", response)
+    assert_conforms(app, "createUpload", response, vendor="scripe")
     assert emu.uploads.all() == []
 
 

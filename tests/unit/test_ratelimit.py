@@ -26,5 +26,10 @@ def test_callers_have_separate_budgets():
 def test_ietf_headers_state_limit_remaining_reset_and_policy():
     verdict = RateLimiter().charge(("a",), RateLimitProfile(limit=600, window_s=60), NOW)
     headers = headers_for(RateLimitProfile(limit=600, window_s=60), verdict)
-    assert headers == {"RateLimit-Limit": "600", "RateLimit-Remaining": "599", "RateLimit-Reset": "60",
-                       "RateLimit": "limit=600, remaining=599, reset=60", "RateLimit-Policy": "600;w=60"}
+    assert headers == {
+        "RateLimit-Limit": "600",
+        "RateLimit-Remaining": "599",
+        "RateLimit-Reset": "60",
+        "RateLimit": "limit=600, remaining=599, reset=60",
+        "RateLimit-Policy": "600;w=60",
+    }

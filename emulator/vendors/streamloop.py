@@ -1,0 +1,227 @@
+"""Streamloop: what cannot be data — the upload record's life, pagination, imports.
+
+An upload is a vendor record (name, type, …) over the shared upload record that the S3
+endpoint fills: created → bytes PUT via a presigned URL → completed (`uploaded: true`).
+Imports from a link finish on the emulator's clock; nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from emulator import errors, uploads
+from emulator.clock import isoformat
+from emulator.errors import ApiError
+from emulator.pipeline import Call, Reply
+from emulator.state import REDEEMED
+
+VENDOR = "streamloop"
+KIND = "upload"
+DEFAULT_LIMIT = 20
+
+
+def _cfg(call: Call, section: str = "uploads") -> dict[str, Any]:
+    return call.profile.settings[section]
+
+
+def _view(call: Call, item: dict, fresh: bool = False) -> dict:
+    """The Upload as Streamloop shows it now (imports progress on the clock; `fresh`: just accepted)."""
+    record = call.emu.uploads.get(item["id"])
+    out = {k: v for k, v in item.items() if not k.startswith("_")}
+    out["createdAt"] = isoformat(item["_created"])
+    if "externalSource" in item:
+        import_s = float(_cfg(call, "from_link")["import_s"])
+        done = not fresh and call.now >= item["_created"] + timedelta(seconds=import_s)
+        out["externalSource"] = {**item["externalSource"], "state": {"status": "COMPLETED" if done else "PENDING"}}
+        out["uploaded"] = done
+        return out
+    out["uploaded"] = record is not None and record.state == REDEEMED
+    if out["uploaded"]:
+        out["fileSize"] = record.size
+    return out
+
+
+def _find(call: Call) -> dict:
+    item = call.emu.resources.get(VENDOR, KIND, call.params["id"], call.workspace.id)
+    if item is None or item.get("_removed"):
+        raise ApiError(errors.NOT_FOUND, f"Upload {call.params['id']} was not found.")
+    return item
+
+
+def _live(call: Call) -> dict:
+    """The upload for a write: a deleted one is UPLOAD_REMOVED, not merely missing."""
+    item = call.emu.resources.get(VENDOR, KIND, call.params["id"], call.workspace.id)
+    if item is None:
+        raise ApiError(errors.NOT_FOUND, f"Upload {call.params['id']} was not found.")
+    if item.get("_removed"):
+        raise ApiError(errors.UNPROCESSABLE, f"Upload {item['id']} was deleted.", code="UPLOAD_REMOVED")
+    return item
+
+
+def create_upload(call: Call) -> Reply:
+    body, cfg = call.body, _cfg(call)
+    allowed = cfg["mime_types"].get(body["type"], [])
+    if body["mimeType"].lower() not in allowed:
+        raise ApiError(
+            errors.UNPROCESSABLE,
+            f"mimeType {body['mimeType']!r} is not a supported {body['type']} format. Supported: {', '.join(allowed)}.",
+            field="mimeType",
+            code="UNSUPPORTED_TYPE",
+        )
+    cap = int(cfg["plan_caps"].get(call.workspace.plan, min(cfg["plan_caps"].values())))
+    if body.get("fileSize", 0) > cap:
+        raise ApiError(
+            errors.UNPROCESSABLE,
+            f"fileSize {body['fileSize']} is over the {cap}-byte limit of the {call.workspace.plan} plan.",
+            field="fileSize",
+            code="FILE_TOO_LARGE",
+        )
+    upload_id = uploads.new_id("obj_")
+    uploads.create_record(
+        call.emu,
+        vendor=VENDOR,
+        workspace=call.workspace.id,
+        upload_id=upload_id,
+        content_type=body["mimeType"],
+        max_size_bytes=cap,
+        key_template=cfg["key_template"],
+        now=call.now,
+    )
+    item = {
+        "id": upload_id,
+        "mimeType": body["mimeType"],
+        "name": body["name"],
+        "type": body["type"],
+        "fileSize": body.get("fileSize"),
+        "duration": body.get("duration"),
+        "width": body.get("width"),
+        "height": body.get("height"),
+        "_created": call.now,
+    }
+    call.emu.resources.put(VENDOR, KIND, call.workspace.id, item)
+    return Reply(201, _view(call, item))
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        seq = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))["before"]
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            return seq
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise ApiError(errors.UNPROCESSABLE, "cursor is not one this API returned.", field="cursor")
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": seq}).encode()).decode().rstrip("=")
+
+
+def list_uploads(call: Call) -> Reply:
+    limit = call.params.get("limit", DEFAULT_LIMIT)
+    before = _decode_cursor(call.params["cursor"]) if "cursor" in call.params else None
+    items = sorted(
+        (i for i in call.emu.resources.list(VENDOR, KIND, call.workspace.id) if not i.get("_removed")),
+        key=lambda i: i["_seq"],
+        reverse=True,
+    )
+    if before is not None:
+        items = [i for i in items if i["_seq"] < before]
+    page, more = items[:limit], len(items) > limit
+    return Reply(
+        200,
+        {
+            "data": [_view(call, i) for i in page],
+            "page": {"hasMore": more, "nextCursor": _encode_cursor(page[-1]["_seq"]) if more else None},
+        },
+    )
+
+
+def get_upload(call: Call) -> Reply:
+    return Reply(200, _view(call, _find(call)))
+
+
+def delete_upload(call: Call) -> Reply:
+    item = _find(call)
+    call.emu.resources.update(VENDOR, KIND, item["id"], _removed=True)
+    record = call.emu.uploads.get(item["id"])
+    if record is not None:
+        call.emu.uploads.remove(record)
+        call.emu.storage.delete(record.bucket, record.key)
+    return Reply(204)
+
+
+def generate_upload_url(call: Call) -> Reply:
+    item = _live(call)
+    record = call.emu.uploads.get(item["id"])
+    if record is None or record.state == REDEEMED:  # an import, or already complete: nothing to upload
+        return Reply(200, b"null")
+    url = uploads.presign_put(
+        call.emu,
+        record,
+        scheme=call.request.scheme,
+        host=call.request.host,
+        ttl_s=int(_cfg(call)["url_ttl_s"]),
+        now=call.now,
+    )
+    return Reply(200, url)
+
+
+def complete_upload(call: Call) -> Reply:
+    item = _live(call)
+    if "externalSource" in item:
+        raise ApiError(errors.CONFLICT, "Imported uploads complete on their own.", code="UPLOAD_ALREADY_COMPLETED")
+    try:
+        uploads.redeem(
+            call.emu,
+            upload_id=item["id"],
+            workspace=call.workspace.id,
+            by=call.request_id,
+            now=call.now,
+            keep_object=True,
+        )
+    except ApiError as refused:
+        reason = refused.extra.get("reason")
+        if reason == "used":
+            raise ApiError(
+                errors.CONFLICT, f"Upload {item['id']} is already complete.", code="UPLOAD_ALREADY_COMPLETED"
+            ) from None
+        raise ApiError(
+            errors.CONFLICT,
+            f"Upload {item['id']} has no bytes yet: PUT the file to its upload URL, then complete it.",
+            code="UPLOAD_INCOMPLETE",
+        ) from None
+    return Reply(200, _view(call, item))
+
+
+def create_upload_from_link(call: Call) -> Reply:
+    body, cfg = call.body, _cfg(call, "from_link")
+    upload_id = uploads.new_id("obj_")
+    name = urlsplit(body["url"]).path.rstrip("/").rsplit("/", 1)[-1] or "Imported media"
+    item = {
+        "id": upload_id,
+        "mimeType": cfg["mime_types"][body["type"]],
+        "name": name,
+        "type": body["type"].lower(),
+        "fileSize": None,
+        "externalSource": {"url": body["url"], "quality": body.get("quality")},
+        "_created": call.now,
+    }
+    call.emu.resources.put(VENDOR, KIND, call.workspace.id, item)
+    location = f"{call.vendor.mount_path}/uploads/{upload_id}"
+    return Reply(202, _view(call, item, fresh=True), headers={"Location": location})
+
+
+HANDLERS = {
+    "createUpload": create_upload,
+    "listUploads": list_uploads,
+    "getUpload": get_upload,
+    "deleteUpload": delete_upload,
+    "generateUploadUrl": generate_upload_url,
+    "completeUpload": complete_upload,
+    "createUploadFromLink": create_upload_from_link,
+}
