@@ -1,6 +1,6 @@
 """The ordered steps of every spec-routed request, as one tuple of small functions.
 
-    STEPS = apply_faults → charge_rate_limit → authenticate → choose_workspace → check_plan
+    STEPS = charge_rate_limit → apply_faults → authenticate → choose_workspace → check_plan
             → pin_version → check_scope → read_body → check_request → begin_idempotency
             → handler → finish
 
@@ -91,7 +91,7 @@ def new_request_id(prefix: str = "req_") -> str:
 
 # --- the steps ----------------------------------------------------------------------
 def apply_faults(call: Call) -> None:
-    """An injected fault fires first, as if the vendor itself were failing or slow."""
+    """An injected fault fires before any real check, as if the vendor itself were failing or slow."""
     rule = call.emu.faults.take(call.vendor.name, call.op.operation_id, call.request.path)
     if rule is None:
         return
@@ -227,8 +227,8 @@ def begin_idempotency(call: Call) -> Reply | None:
 
 
 STEPS = (
-    apply_faults,
     charge_rate_limit,
+    apply_faults,
     authenticate,
     choose_workspace,
     check_plan,

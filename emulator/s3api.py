@@ -74,14 +74,23 @@ def raw_target(req: Request) -> tuple[str, str]:
 
 
 def _drain(stream, limit: int) -> bool:
-    """Read and drop up to `limit` bytes; True when the body ended within it."""
-    left = limit
+    """Read and drop the body of a request answered early; True when it all fit under `limit`.
+
+    Only a body whose declared length fits is read (a client may be waiting for the answer
+    before sending the rest); a larger one is left unread and the connection is closed.
+    """
+    declared = request.content_length
+    if declared is None:
+        return "Transfer-Encoding" not in request.headers  # no body at all, or a chunked one left unread
+    if declared > limit:
+        return False
+    left = declared
     while left > 0:
         chunk = stream.read(min(READ_CHUNK, left))
         if not chunk:
-            return True
+            return False
         left -= len(chunk)
-    return False
+    return True
 
 
 class _S3Call:

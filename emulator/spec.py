@@ -114,15 +114,21 @@ class Operation:
 
     def response_validator(self, status: int, media_type: str) -> Draft202012Validator | None:
         """The validator for a documented (status, media type); KeyError when undocumented."""
-        by_media = self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX")
-        if by_media is None:
-            by_media = self.responses["default"]
+        for candidate in (str(status), f"{str(status)[0]}XX", "default"):
+            if candidate in self.responses:
+                by_media = self.responses[candidate]
+                break
+        else:
+            raise KeyError(f"{status} is not documented")
         if not by_media:
             if media_type:
                 raise KeyError(f"{status} is documented with no body, got {media_type}")
             return None
-        pointer = by_media[media_type]
-        return None if pointer is None else self._spec.validator_at(pointer)
+        for candidate in (media_type, f"{media_type.split('/')[0]}/*", "*/*"):
+            if candidate in by_media:
+                pointer = by_media[candidate]
+                return None if pointer is None else self._spec.validator_at(pointer)
+        raise KeyError(f"{status} is not documented as {media_type}")
 
 
 class Spec:

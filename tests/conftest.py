@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import Scripe, make_app
+from support import Scripe, Streamloop, make_app
 
 from emulator.app import emulator_of
 
@@ -32,3 +32,8 @@ def client(app):
 @pytest.fixture
 def scripe(client, emu):
     return Scripe(client, emu)
+
+
+@pytest.fixture
+def streamloop(client):
+    return Streamloop(client)

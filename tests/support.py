@@ -102,3 +102,65 @@ def assert_scripe_error(response, status: int, code: str) -> dict:
     assert error["request_id"] == response.headers["X-Request-Id"]
     assert error["docs_url"].endswith(f"#{code}")
     return error
+
+
+STUDIO_KEY = "sl_test_studio_api_key"
+OTHER_KEY = "sl_test_other_api_key"
+TOKEN_ALL = "slo_test_studio_all_scopes"
+TOKEN_RW = "slo_test_studio_read_write"
+TOKEN_READ = "slo_test_studio_read_only"
+TOKEN_REVOKED = "slo_test_studio_revoked"
+
+
+@dataclass
+class Streamloop:
+    """Streamloop calls as a test reads them; API key + workspace header unless told otherwise."""
+
+    client: object
+    base: str = "/streamloop/v1"
+
+    @staticmethod
+    def auth(key: str | None = STUDIO_KEY, workspace: str | None = "wksp_studio", token: str | None = None) -> dict:
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        elif key is not None:
+            headers["X-API-Key"] = key
+        if workspace is not None:
+            headers["X-Workspace-Id"] = workspace
+        return headers
+
+    def call(self, method: str, path: str, headers: dict | None = None, **kw):
+        sent = self.auth() if headers is None else headers
+        return self.client.open(self.base + path, method=method, headers=sent, **kw)
+
+    def create(self, headers: dict | None = None, **body):
+        body = {"mimeType": "video/mp4", "name": "clip.mp4", "type": "video", **body}
+        return self.call("POST", "/uploads", headers, json=body)
+
+    def upload_url(self, upload_id: str, headers: dict | None = None):
+        return self.call("POST", f"/uploads/{upload_id}/upload-url", headers)
+
+    def put(self, url: str, data: bytes, content_type: str = "video/mp4"):
+        target = urlsplit(url)
+        return self.client.put(f"{target.path}?{target.query}", data=data, headers={"Content-Type": content_type})
+
+    def complete(self, upload_id: str, headers: dict | None = None):
+        return self.call("POST", f"/uploads/{upload_id}/complete", headers)
+
+    def uploaded(self, data: bytes = b"frames") -> dict:
+        created = self.create().json
+        assert self.put(self.upload_url(created["id"]).json, data).status_code == 200
+        return created
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    """An RFC 7807 problem document with Streamloop's fields."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.content_type == "application/problem+json"
+    problem = response.json
+    assert problem["type"] == "about:blank"
+    assert problem["status"] == status
+    assert problem["code"] == code
+    assert problem["title"] and problem["detail"]
+    return problem
