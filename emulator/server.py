@@ -10,9 +10,27 @@ from __future__ import annotations
 
 import threading
 
+from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.wsgi import Server
 
 THREADS = 16
+
+
+class _Request(HTTPRequest):
+    """cheroot's request, honouring an application's `Connection: close`.
+
+    Without this, cheroot reads the rest of an unread request body before it sends the
+    response, so refusing a 1.6 GB PUT up front would still wait for all 1.6 GB.
+    """
+
+    def send_headers(self) -> None:
+        if any(k.lower() == b"connection" and v.strip().lower() == b"close" for k, v in self.outheaders):
+            self.close_connection = True
+        super().send_headers()
+
+
+class _Connection(HTTPConnection):
+    RequestHandlerClass = _Request
 
 
 class ServerError(RuntimeError):
@@ -21,6 +39,7 @@ class ServerError(RuntimeError):
 
 def build(app, host: str, port: int, threads: int = THREADS) -> Server:
     server = Server((host, port), app, numthreads=threads, server_name="upload-emulator")
+    server.ConnectionClass = _Connection
     server.timeout = 30  # seconds a connection may sit idle mid-request
     try:
         server.prepare()

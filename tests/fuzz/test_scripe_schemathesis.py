@@ -2,47 +2,29 @@
 
 Strict mode turns any response that breaks the spec into a 500, so `not_a_server_error`
 catches spec drift as well as crashes; the conformance checks catch undocumented statuses,
-content types and bodies.
+content types, bodies and headers.
 """
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from support import FULL, make_app
+from fuzzing import CHECKS, FUZZ, fuzzed_app
+from support import FULL
 
-from emulator.app import emulator_of
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+# Each schema gets its own app: faults the control API's fuzzing creates must not reach
+# the vendor under test.
+@pytest.fixture(scope="module")
+def scripe_schema():
+    with fuzzed_app() as app:
+        yield schemathesis.openapi.from_wsgi("/scripe/openapi.json", app)
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app():
-    app = make_app()
-    yield app
-    emu = emulator_of(app)
-    errors = emu.take_server_errors()
-    emu.close()
-    assert not errors, f"the emulator recorded server errors while fuzzed: {errors[:5]}"
-
-
-@pytest.fixture(scope="module")
-def scripe_schema(fuzzed_app):
-    return schemathesis.openapi.from_wsgi("/scripe/openapi.json", fuzzed_app)
-
-
-@pytest.fixture(scope="module")
-def control_schema(fuzzed_app):
-    # Reset would wipe state the other cases build on; it is covered by the contract tests.
-    return schemathesis.openapi.from_wsgi("/_emulator/openapi.json", fuzzed_app).exclude(operation_id="resetEmulator")
+def control_schema():
+    with fuzzed_app() as app:
+        yield schemathesis.openapi.from_wsgi("/_emulator/openapi.json", app)
 
 
 scripe = schemathesis.pytest.from_fixture("scripe_schema")

@@ -1,0 +1,75 @@
+"""schemathesis over specs/streamloop.yaml: every operation, and stateful runs along its links."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from fuzzing import CHECKS, FUZZ, fuzzed_app
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+from support import STUDIO_KEY, TOKEN_ALL, fixtures_dir_with
+
+API_KEY = {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"}
+OAUTH = {"Authorization": f"Bearer {TOKEN_ALL}"}
+
+
+@pytest.fixture(scope="module")
+def streamloop_schema(tmp_path_factory):
+    # A budget the fuzzer cannot exhaust, so it explores past the rate limit.
+    def roomy(data):
+        data["profile"]["rate_limit"]["limit"] = 1_000_000
+
+    fixtures = fixtures_dir_with(tmp_path_factory.mktemp("fixtures"), "streamloop", roomy)
+    with fuzzed_app(fixtures_dir=fixtures) as app:
+        yield schemathesis.openapi.from_wsgi("/streamloop/openapi.json", app)
+
+
+streamloop = schemathesis.pytest.from_fixture("streamloop_schema")
+
+
+@streamloop.parametrize()
+@FUZZ
+def test_streamloop_answers_every_generated_request_with_an_api_key_as_its_spec_says(case):
+    case.call_and_validate(headers=API_KEY, checks=CHECKS)
+
+
+@streamloop.parametrize()
+@FUZZ
+def test_streamloop_answers_every_generated_request_with_an_oauth_token_as_its_spec_says(case):
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "x-api-key"}
+    case.call_and_validate(headers=OAUTH, checks=CHECKS)
+
+
+@streamloop.parametrize()
+@FUZZ
+def test_streamloop_answers_unauthenticated_requests_as_its_spec_says(case):
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("x-api-key", "authorization")}
+    case.call_and_validate(checks=CHECKS)
+
+
+def test_stateful_runs_follow_the_links_from_create_to_get_upload_url_complete_and_delete(streamloop_schema):
+    machine = streamloop_schema.as_state_machine()
+    calls: list[str] = []
+
+    class Workflow(machine):
+        def get_call_kwargs(self, case):
+            return {"headers": API_KEY}
+
+        def after_call(self, response, case):
+            calls.append(case.operation.label)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    run_state_machine_as_test(
+        Workflow,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        ),
+    )
+    followed = {label.split(" ", 1)[1] for label in calls}
+    assert {"/uploads/{id}", "/uploads/{id}/upload-url"} <= followed, sorted(set(calls))
