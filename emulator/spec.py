@@ -49,6 +49,12 @@ class Parameter:
     location: str  # path | query | header
     required: bool
     schema: dict
+    validator: Draft202012Validator = field(compare=False, repr=False, default=None)
+
+    @classmethod
+    def of(cls, raw: dict) -> Parameter:
+        schema = raw.get("schema", {})
+        return cls(raw["name"], raw["in"], bool(raw.get("required")), schema, Draft202012Validator(schema))
 
 
 @dataclass
@@ -210,11 +216,7 @@ class Spec:
                 if raw is None:
                     continue
                 resolved = [self.resolve(p, ())[0] for p in (*shared, *raw.get("parameters", []))]
-                params = tuple(
-                    Parameter(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}))
-                    for p in resolved
-                    if p["in"] in ("path", "query", "header")
-                )
+                params = tuple(Parameter.of(p) for p in resolved if p["in"] in ("path", "query", "header"))
                 body = raw.get("requestBody") or {}
                 responses: dict[str, dict[str, str | None]] = {}
                 for status, response in (raw.get("responses") or {}).items():
@@ -305,7 +307,7 @@ def check_parameters(
             continue
         try:
             value = _coerce(raw, param.schema, param.name)
-            check_instance(Draft202012Validator(param.schema), value, prefix=param.name)
+            check_instance(param.validator, value, prefix=param.name)
         except RequestInvalid as bad:
             bad.in_body = False
             raise

@@ -7,6 +7,7 @@ takes an upload for one use.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import secrets
 from datetime import datetime, timedelta
@@ -21,8 +22,8 @@ S3_MOUNT = "/s3"
 
 
 def new_id(prefix: str, length: int = 26) -> str:
-    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+    """An opaque id: `prefix` + `length` random base32 characters (130 random bits at 26)."""
+    return prefix + base64.b32encode(secrets.token_bytes(20)).decode()[:length]
 
 
 def cap_for(table: dict[str, int], content_type: str) -> int | None:

@@ -216,3 +216,30 @@ def test_an_unknown_route_and_a_wrong_method_are_problems(client):
     response = client.put("/streamloop/v1/uploads")
     assert_problem(response, 405, "METHOD_NOT_ALLOWED")
     assert "GET" in response.headers["Allow"]
+
+
+def test_the_control_api_mints_api_keys_and_oauth_tokens_with_scopes(client, streamloop):
+    token = client.post(
+        "/_emulator/keys",
+        json={"vendor": "streamloop", "workspace": "wksp_studio", "kind": "oauth", "scopes": ["streamloop:read"]},
+    ).json
+    key = client.post("/_emulator/keys", json={"vendor": "streamloop", "workspace": "wksp_new"}).json
+    assert token["key"].startswith("slo_") and key["key"].startswith("sl_")
+    read_only = Streamloop.auth(token=token["key"])
+    assert streamloop.call("GET", "/uploads", headers=read_only).status_code == 200
+    assert_problem(streamloop.create(headers=read_only), 403, "INSUFFICIENT_SCOPE")
+    assert streamloop.create(headers=Streamloop.auth(key=key["key"], workspace="wksp_new")).status_code == 201
+    assert_problem(
+        streamloop.create(headers={"X-API-Key": token["key"], "X-Workspace-Id": "wksp_studio"}), 401, "UNAUTHENTICATED"
+    )
+
+
+def test_an_upload_url_expires_after_an_hour_on_the_clock_and_a_fresh_one_works(streamloop, emu):
+    upload = streamloop.create().json
+    stale = streamloop.upload_url(upload["id"]).json
+    emu.clock.advance(3600)
+    refused = streamloop.put(stale, b"late")
+    assert refused.status_code == 403 and b"Request has expired" in refused.data
+    assert emu.uploads.get(upload["id"]).state == "pending"
+    assert streamloop.put(streamloop.upload_url(upload["id"]).json, b"fresh").status_code == 200
+    assert streamloop.complete(upload["id"]).json["fileSize"] == 5

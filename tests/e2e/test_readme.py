@@ -1,4 +1,4 @@
-"""The README's curl walkthrough runs as written against a live server."""
+"""The README's curl walkthroughs run as written against a live server."""
 
 from __future__ import annotations
 
@@ -13,23 +13,26 @@ import pytest
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthrough() -> str:
-    text = README.read_text()
-    match = re.search(r"<!-- walkthrough -->\n```bash\n(.*?)```", text, re.S)
-    assert match, "README lost its walkthrough block"
-    return match.group(1)
+def walkthroughs() -> list[str]:
+    blocks = re.findall(r"<!-- walkthrough -->\n```bash\n(.*?)```", README.read_text(), re.S)
+    assert len(blocks) == 2, "README lost a walkthrough block"
+    return blocks
 
 
-def test_the_readme_walkthrough_mints_puts_redeems_and_sees_the_job_done(live, tmp_path):
+@pytest.mark.parametrize("index", [0, 1], ids=["scripe", "streamloop"])
+def test_a_readme_walkthrough_uploads_and_finishes_the_flow(live, tmp_path, index):
     if shutil.which("curl") is None:
         pytest.fail("curl is required for this test (apt-get install curl)")
-    script = walkthrough().replace("http://127.0.0.1:8080", live.url)
+    script = walkthroughs()[index].replace("http://127.0.0.1:8080", live.url)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "PUT 200"
-    job = json.loads(lines[-1])["data"]
-    assert job["status"] == "DONE"
-    assert job["result"]["sourceId"].startswith("src_")
+    last = json.loads(lines[-1])
+    if index == 0:
+        assert last["data"]["status"] == "DONE"
+        assert last["data"]["result"]["sourceId"].startswith("src_")
+    else:
+        assert (last["uploaded"], last["fileSize"]) == (True, 6)
