@@ -240,57 +240,49 @@ def _object_headers(obj) -> dict[str, str]:
     }
 
 
-def get_object(bucket: str, key: str, head: bool) -> Response:
-    emu = _emu()
-    call = _S3Call(emu, "HeadObject" if head else "GetObject")
+def _open_read(operation: str, bucket: str | None = None) -> tuple[_S3Call, Response | None]:
+    """The shared start of every signed read: a fault, the signature, the bucket."""
+    call = _S3Call(_emu(), operation)
     if (injected := call.inject()) is not None:
-        return injected
+        return call, injected
     try:
         _authorize_read(call)
-        if not emu.storage.has_bucket(bucket):
+        if bucket is not None and not call.emu.storage.has_bucket(bucket):
             raise ApiError(errors.NO_SUCH_BUCKET, extra={"BucketName": bucket})
-        obj = emu.storage.head(bucket, key)
-        if obj is None:
-            raise ApiError(errors.NO_SUCH_KEY, extra={"Key": key})
     except ApiError as err:
-        response = call.error(err)
+        return call, call.error(err)
+    return call, None
+
+
+def get_object(bucket: str, key: str, head: bool) -> Response:
+    call, refused = _open_read("HeadObject" if head else "GetObject", bucket)
+    obj = None if refused else call.emu.storage.head(bucket, key)
+    if refused is None and obj is None:
+        refused = call.error(ApiError(errors.NO_SUCH_KEY, extra={"Key": key}))
+    if refused is not None:
         if head:
-            response.set_data(b"")
-        return response
-    headers = _object_headers(obj)
-    body: Iterator[bytes] | bytes = b"" if head else emu.storage.iter_content(bucket, key)
-    response = Response(body, status=200, headers=headers, direct_passthrough=not head)
+            refused.set_data(b"")  # HEAD answers carry no body, errors included
+        return refused
+    body: Iterator[bytes] | bytes = b"" if head else call.emu.storage.iter_content(bucket, key)
+    response = Response(body, status=200, headers=_object_headers(obj), direct_passthrough=not head)
     if head:
         response.headers["Content-Length"] = str(obj.size)
     return call.finish(response)
 
 
 def delete_object(bucket: str, key: str) -> Response:
-    emu = _emu()
-    call = _S3Call(emu, "DeleteObject")
-    if (injected := call.inject()) is not None:
-        return injected
-    try:
-        _authorize_read(call)
-        if not emu.storage.has_bucket(bucket):
-            raise ApiError(errors.NO_SUCH_BUCKET, extra={"BucketName": bucket})
-    except ApiError as err:
-        return call.error(err)
-    emu.storage.delete(bucket, key)
+    call, refused = _open_read("DeleteObject", bucket)
+    if refused is not None:
+        return refused
+    call.emu.storage.delete(bucket, key)
     return call.finish(Response(b"", status=204))
 
 
 def list_objects(bucket: str) -> Response:
-    emu = _emu()
-    call = _S3Call(emu, "ListObjectsV2")
-    if (injected := call.inject()) is not None:
-        return injected
-    try:
-        _authorize_read(call)
-        if not emu.storage.has_bucket(bucket):
-            raise ApiError(errors.NO_SUCH_BUCKET, extra={"BucketName": bucket})
-    except ApiError as err:
-        return call.error(err)
+    call, refused = _open_read("ListObjectsV2", bucket)
+    if refused is not None:
+        return refused
+    emu = call.emu
     prefix = request.args.get("prefix", "")
     objects = emu.storage.list(bucket, prefix)
     contents = "".join(
@@ -308,14 +300,10 @@ def list_objects(bucket: str) -> Response:
 
 
 def list_buckets() -> Response:
-    emu = _emu()
-    call = _S3Call(emu, "ListBuckets")
-    if (injected := call.inject()) is not None:
-        return injected
-    try:
-        _authorize_read(call)
-    except ApiError as err:
-        return call.error(err)
+    call, refused = _open_read("ListBuckets")
+    if refused is not None:
+        return refused
+    emu = call.emu
     buckets = "".join(
         f"<Bucket><Name>{escape(name)}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>"
         for name in emu.storage.bucket_names()

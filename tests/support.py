@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -164,3 +165,26 @@ def assert_problem(response, status: int, code: str) -> dict:
     assert problem["code"] == code
     assert problem["title"] and problem["detail"]
     return problem
+
+
+def raw_put(url: str, content_type: str, content_length: int, body: bytes) -> bytes:
+    """PUT over a bare socket, declaring `content_length` but sending only `body`; returns what came back.
+
+    For what real clients cannot do on purpose: stop mid-body, or declare more than they send.
+    """
+    target = urlsplit(url)
+    with socket.create_connection((target.hostname, target.port), timeout=10) as sock:
+        sock.sendall(
+            f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: {target.netloc}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {content_length}\r\n\r\n".encode()
+            + body
+        )
+        if len(body) < content_length:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        try:
+            while (chunk := sock.recv(65536)) and b"</Error>" not in received:
+                received += chunk
+        except OSError:
+            pass
+    return received

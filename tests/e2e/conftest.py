@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from support import make_app
 
 from emulator.app import emulator_of
 from emulator.server import LiveServer
+from emulator.testing import EmulatorHandle
 
 
 @pytest.fixture(scope="session")
@@ -38,16 +37,4 @@ def http():
 @pytest.fixture
 def s3(live):
     """An ordinary boto3 S3 client pointed at the emulator, with its fixed credentials."""
-    settings = emulator_of(live.app).settings
-    return boto3.client(
-        "s3",
-        endpoint_url=f"{live.url}/s3",
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            retries={"mode": "standard", "total_max_attempts": 1},
-        ),
-    )
+    return EmulatorHandle(live.url, emulator_of(live.app)).s3_client()

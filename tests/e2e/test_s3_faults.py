@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import xml.etree.ElementTree as ET
-from urllib.parse import urlsplit
 
 import pytest
 import requests
-from support import FULL
+from support import FULL, raw_put
 
 from emulator.app import emulator_of
 
@@ -40,19 +38,7 @@ def test_a_put_cut_after_n_bytes_gets_no_response_and_stores_nothing(live, http)
         f"{live.url}/_emulator/faults",
         json={"vendor": "s3", "operationId": "PutObject", "closeAfterBytes": 1000, "times": 1},
     )
-    target = urlsplit(upload["uploadUrl"])
-    with socket.create_connection((target.hostname, target.port), timeout=10) as sock:
-        sock.sendall(
-            f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: {target.netloc}\r\n"
-            f"Content-Type: audio/mpeg\r\nContent-Length: 5000\r\n\r\n".encode()
-            + b"z" * 5000
-        )
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-        except ConnectionResetError:
-            pass
+    received = raw_put(upload["uploadUrl"], "audio/mpeg", 5000, b"z" * 5000)
     assert received == b"", received[:200]
     emu = emulator_of(live.app)
     assert emu.uploads.get(upload["id"]).state == "pending"

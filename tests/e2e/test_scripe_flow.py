@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 import botocore.exceptions
 import pytest
-from support import FULL, GLOBEX
+from support import FULL, GLOBEX, raw_put
 
 from emulator.app import emulator_of
 
@@ -218,20 +216,7 @@ def test_a_chunked_put_without_content_length_is_411_and_stores_nothing(live, ht
 
 def test_an_interrupted_put_stores_nothing_and_a_retry_succeeds(live, http, s3):
     upload = mint(live, http)
-    target = urlsplit(upload["uploadUrl"])
-    with socket.create_connection((target.hostname, target.port)) as sock:
-        sock.sendall(
-            f"PUT {target.path}?{target.query} HTTP/1.1\r\nHost: {target.netloc}\r\n"
-            f"Content-Type: audio/mpeg\r\nContent-Length: 100000\r\n\r\n".encode()
-            + b"x" * 40000
-        )
-        sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(10)
-        try:
-            while sock.recv(65536):
-                pass
-        except OSError:
-            pass
+    raw_put(upload["uploadUrl"], "audio/mpeg", 100_000, b"x" * 40_000)
     assert record(live, upload["id"]).state == "pending"
     assert stored_objects(s3, live) == []
     retry = http.put(upload["uploadUrl"], data=b"y" * 1000, headers={"Content-Type": "audio/mpeg"})

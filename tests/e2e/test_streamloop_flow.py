@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import xml.etree.ElementTree as ET
-from urllib.parse import urlsplit
 
 import pytest
-from support import OTHER_KEY, STUDIO_KEY, TOKEN_READ, TOKEN_RW
+from support import OTHER_KEY, STUDIO_KEY, TOKEN_READ, TOKEN_RW, raw_put
 
 from emulator.app import emulator_of
 from emulator.spec import response_problems
@@ -82,19 +80,8 @@ def test_a_put_with_another_content_type_than_the_mime_type_is_refused(live, htt
 def test_a_put_over_the_free_plan_cap_is_refused_at_once_without_reading_the_body(live, http):
     side = {**AUTH, "X-Workspace-Id": "wksp_side"}
     upload = create(live, http, headers=side).json()
-    url = urlsplit(http.post(f"{api(live)}/uploads/{upload['id']}/upload-url", headers=side).json())
-    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
-        sock.sendall(
-            f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: video/mp4\r\n"
-            f"Content-Length: 1600000000\r\n\r\n".encode()
-            + b"x" * 1000
-        )
-        reply = b""
-        while b"</Error>" not in reply:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+    url = http.post(f"{api(live)}/uploads/{upload['id']}/upload-url", headers=side).json()
+    reply = raw_put(url, "video/mp4", 1_600_000_000, b"x" * 1000)
     assert reply.startswith(b"HTTP/1.1 400")
     assert b"<Code>EntityTooLarge</Code>" in reply and b"<MaxSizeAllowed>1500000000</MaxSizeAllowed>" in reply
     assert emulator_of(live.app).uploads.get(upload["id"]).state == "pending"
