@@ -7,6 +7,7 @@ body (or XML for S3). Adding a vendor with a new shape means adding one function
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,12 +113,21 @@ S3_CODES = {
 }
 
 
+# Characters XML 1.0 forbids even when escaped (controls, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: object) -> str:
+    """Escaped text that stays well-formed whatever a client sent (forbidden characters become U+FFFD)."""
+    return escape(_NOT_XML.sub("\ufffd", str(value)))
+
+
 def render_s3(err: ApiError, request_id: str, override: ErrorMapping | None = None) -> Rendered:
     """S3's `<Error><Code/><Message/>…<RequestId/><HostId/></Error>`, with any sub-elements."""
     status = err.status or (override.status if override else err.kind.status)
     code = err.code or (override.code if override else S3_CODES.get(err.kind.name, "InternalError"))
-    parts = [f"<Code>{escape(code)}</Code>", f"<Message>{escape(err.message)}</Message>"]
-    parts += [f"<{name}>{escape(str(value))}</{name}>" for name, value in err.extra.items()]
-    parts += [f"<RequestId>{escape(request_id)}</RequestId>", "<HostId>upload-emulator</HostId>"]
+    parts = [f"<Code>{_xml_text(code)}</Code>", f"<Message>{_xml_text(err.message)}</Message>"]
+    parts += [f"<{name}>{_xml_text(value)}</{name}>" for name, value in err.extra.items()]
+    parts += [f"<RequestId>{_xml_text(request_id)}</RequestId>", "<HostId>upload-emulator</HostId>"]
     body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>"
     return Rendered(status, body.encode(), "application/xml", dict(err.headers), code)

@@ -101,3 +101,10 @@ def test_a_vendor_may_restate_an_s3_error():
     rendered = render_s3(ApiError(errors.ENTITY_TOO_LARGE), "RID2", ErrorMapping(412, "PreconditionFailed"))
     assert rendered.status == 412
     assert ET.fromstring(rendered.body).findtext("Code") == "PreconditionFailed"
+
+
+def test_s3_errors_stay_well_formed_xml_whatever_the_client_sent():
+    hostile = "sig\x00\x01<&>\ud800\ufffe"
+    rendered = render_s3(ApiError(errors.SIGNATURE_MISMATCH, extra={"SignatureProvided": hostile}), "R")
+    provided = ET.fromstring(rendered.body).findtext("SignatureProvided")
+    assert provided.startswith("sig") and "<&>" in provided and "\x00" not in provided
