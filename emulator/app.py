@@ -108,7 +108,7 @@ def _routing_error(emu: Emulator, exc: HTTPException):
             errorCode=rendered.code,
             requestBodyBytes=request.content_length or 0,
         )
-    headers = {"X-Request-Id": request_id, **rendered.headers}
+    headers = {"X-Request-Id": request_id, **pipeline.version_echo(vendor.profile, request.headers), **rendered.headers}
     return rendered.body, rendered.status, {"Content-Type": rendered.content_type, **headers}
 
 

@@ -302,10 +302,19 @@ def handle(call: Call) -> Response:
     return respond(call, reply, body)
 
 
+def version_echo(profile, request_headers, pinned: str | None = None) -> dict[str, str]:
+    """The version header every response echoes: the pinned one, else an accepted one asked for, else the default."""
+    versions = profile.versions
+    if versions is None:
+        return {}
+    asked = (request_headers.get(versions.header) or "").strip()
+    echoed = pinned or (asked if asked in versions.accepted else versions.default)
+    return {versions.header: echoed} if echoed else {}
+
+
 def respond(call: Call, reply: Reply, body: Any) -> Response:
     headers = {"X-Request-Id": call.request_id, **call.extra_headers, **reply.headers}
-    if call.version is not None and call.profile.versions is not None:
-        headers[call.profile.versions.header] = call.version
+    headers.update(version_echo(call.profile, call.request.headers, call.version))
     if call.replayed is False and call.profile.idempotency is not None:
         headers.setdefault(call.profile.idempotency.replay_header, "false")
     response = Response(body if body is not None else b"", status=reply.status, headers=headers)

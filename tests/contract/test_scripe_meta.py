@@ -52,3 +52,15 @@ def test_the_journal_masks_keys(client, emu):
     assert entry["keyId"] == "key_acme_full"
     assert FULL not in str(entry)
     assert entry["key"].endswith(FULL[-4:])
+
+
+def test_every_scripe_response_echoes_the_api_version_errors_included(client, scripe):
+    responses = [
+        scripe.mint(),
+        scripe.mint(key=None),
+        scripe.mint(headers={"Scripe-Api-Version": "1999-01-01"}),
+        client.get("/scripe/v1/health"),
+        client.get("/scripe/v1/no-such-route"),
+    ]
+    assert [r.headers.get("Scripe-Api-Version") for r in responses] == ["2026-08-01"] * 5
+    assert all(r.headers["X-Request-Id"].startswith("req_") for r in responses)
