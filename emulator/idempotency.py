@@ -40,7 +40,8 @@ class Conflict(Exception):
 
 def body_hash(body: Any) -> str:
     """SHA-256 of the canonical JSON body: keys sorted, values as sent."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # ASCII escapes keep it deterministic and encodable even for lone surrogates ("\ud800").
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

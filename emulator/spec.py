@@ -315,6 +315,11 @@ def check_parameters(
     return values
 
 
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python reads them anyway, and NaN passes every range check)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_json_body(op: Operation, content_type: str | None, raw: bytes) -> Any:
     """Decode and validate a JSON request body against the operation's schema."""
     if not raw:
@@ -328,9 +333,11 @@ def parse_json_body(op: Operation, content_type: str | None, raw: bytes) -> Any:
             f"Content-Type must be {expected}, got {media or 'nothing'}", "Content-Type", "contentType"
         )
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except ValueError as exc:  # bad JSON, bad UTF-8, or a number too long to convert
         raise RequestInvalid(f"the body is not valid JSON: {exc}", None, "json") from None
+    except RecursionError:
+        raise RequestInvalid("the body nests too deeply to be read", None, "json") from None
     op.check_body(body)
     return body
 
