@@ -89,6 +89,17 @@ class KeyStore:
         return key
 
 
+def credential_headers(schemes: dict[str, dict]) -> list[str]:
+    """The request headers that carry credentials, per the spec's security schemes."""
+    found = []
+    for scheme in schemes.values():
+        if scheme.get("type") in ("http", "oauth2"):
+            found.append("Authorization")
+        elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            found.append(scheme["name"])
+    return list(dict.fromkeys(found))
+
+
 def credential_from(headers, schemes: dict[str, dict], scheme_names: list[str]) -> tuple[str, str]:
     """The (scheme, token) a request authenticates with, per the spec's security schemes.
 

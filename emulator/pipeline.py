@@ -27,7 +27,7 @@ from flask import Request, Response
 from emulator import errors
 from emulator.auth import authenticate as auth_authenticate
 from emulator.auth import check_plan as auth_check_plan
-from emulator.auth import check_scopes, credential_from, redact, select_workspace
+from emulator.auth import check_scopes, credential_from, credential_headers, redact, select_workspace
 from emulator.clock import isoformat
 from emulator.dialects import render
 from emulator.errors import ApiError
@@ -42,7 +42,7 @@ from emulator.spec import (
     parse_json_body,
     response_problems,
 )
-from emulator.world import ApiKey, Workspace
+from emulator.world import ApiKey, VendorProfile, Workspace
 
 log = logging.getLogger("upload_emulator.requests")
 
@@ -81,7 +81,7 @@ class Call:
     extra_headers: dict[str, str] = field(default_factory=dict)  # added to every reply (rate limits)
 
     @property
-    def profile(self):
+    def profile(self) -> VendorProfile:
         return self.vendor.profile
 
 
@@ -112,7 +112,8 @@ def charge_rate_limit(call: Call) -> None:
     rules = call.profile.rate_limit
     if rules is None:
         return
-    sent = call.request.headers.get("Authorization") or call.request.headers.get("X-API-Key")
+    carriers = credential_headers(call.vendor.spec.document.get("components", {}).get("securitySchemes", {}))
+    sent = next((call.request.headers[h] for h in carriers if call.request.headers.get(h)), None)
     caller = ("credential", hashlib.sha256(sent.encode()).hexdigest()) if sent else ("addr", call.request.remote_addr)
     verdict = call.emu.ratelimits.charge((call.vendor.name, *caller), rules, call.now)
     call.extra_headers.update(headers_for(rules, verdict))
@@ -180,7 +181,9 @@ def read_body(call: Call) -> None:
     declared = call.request.content_length
     if declared is not None and declared > cap:
         raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is {declared} bytes; the limit is {cap}.")
-    raw = call.request.stream.read(cap + 1)
+    raw = b""
+    while len(raw) <= cap and (chunk := call.request.stream.read(cap + 1 - len(raw))):
+        raw += chunk  # a stream may return less than asked; stop at the cap or the end
     if len(raw) > cap:
         raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is over the {cap}-byte limit.")
     call.raw_body = raw
@@ -215,7 +218,7 @@ def begin_idempotency(call: Call) -> Reply | None:
         found = call.emu.idempotency.begin(scope, body_hash(call.body), call.now, rules.window_s)
     except Conflict as why:
         raise ApiError(
-            getattr(errors, rules.conflict_kind), f"Idempotency-Key {key!r} was already used: {why}."
+            getattr(errors, rules.conflict_kind), f"{rules.header} {key!r} was already used: {why}."
         ) from None
     if isinstance(found, StoredReply):
         call.replayed = True
@@ -279,26 +282,35 @@ def _strict_check(call: Call, reply: Reply, body: Any) -> Reply:
     return failed
 
 
-def handle(call: Call) -> Response:
-    reply: Reply | None = None
+def _outcome(call: Call) -> Reply:
+    """Run the steps and the handler; any failure becomes the reply the vendor would send."""
     try:
         for step in STEPS:
             reply = step(call)
             if reply is not None:
-                break
-        else:
-            reply = call.vendor.handlers[call.op.operation_id](call)
+                return reply
+        return call.vendor.handlers[call.op.operation_id](call)
     except ApiError as err:
-        reply = error_reply(call, err)
+        return error_reply(call, err)
     except Exception as exc:  # a bug: log it, tell the test, answer like the vendor's 500
         log.exception("unhandled error in %s %s", call.vendor.name, call.op.operation_id)
         call.emu.record_server_error(f"{call.op.operation_id}: {type(exc).__name__}: {exc}")
+        return error_reply(call, ApiError(errors.INTERNAL))
+
+
+def handle(call: Call) -> Response:
+    """Steps, handler, encoding, the strict check, then (only then) storing an idempotent reply."""
+    reply = _outcome(call)
+    try:
+        body = _encode(reply)
+    except (TypeError, ValueError) as exc:
+        call.emu.record_server_error(f"{call.op.operation_id}: reply is not JSON-able: {exc}")
         reply = error_reply(call, ApiError(errors.INTERNAL))
-    body = _encode(reply)
-    _finish_idempotency(call, reply, body)
+        body = _encode(reply)
     if isinstance(body, bytes) or body is None:
         reply = _strict_check(call, reply, body)
         body = _encode(reply)
+    _finish_idempotency(call, reply, body)
     return respond(call, reply, body)
 
 

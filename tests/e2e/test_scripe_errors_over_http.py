@@ -78,3 +78,14 @@ def test_another_workspaces_job_by_path_is_404_over_http(live, http):
     response = http.get(f"{live.url}/scripe/v1/jobs/{job['id']}", headers={"Authorization": f"Bearer {GLOBEX}"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_large_but_allowed_json_body_is_read_whole_over_http(live, http):
+    text = "word " * 40_000  # 200 KB, under the 256 KB cap
+    response = http.post(
+        f"{live.url}/scripe/v1/sources",
+        headers={"Authorization": f"Bearer {FULL}"},
+        json={"type": "text", "projectId": "p", "text": text},
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["textPreviewTruncated"] is True
