@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         prefix = "" if settings.single_vendor else f"/{name}"
         world = emu.worlds[name]
         _mount(app, emu, Vendor(name, world.profile, emu.spec(world.profile.spec), handlers_for(name), prefix))
-    _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), admin.HANDLERS, ""))
+    _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), handlers_for(admin.NAME), ""))
     app.register_blueprint(s3api.blueprint())
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))

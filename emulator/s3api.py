@@ -215,10 +215,12 @@ def put_object(bucket: str, key: str) -> Response:
         if size > record.max_size_bytes:
             cap = record.max_size_bytes
             raise ApiError(errors.ENTITY_TOO_LARGE, extra={"ProposedSize": size, "MaxSizeAllowed": cap})
-        chunks = iter(lambda: stream.read(READ_CHUNK), b"")
-        stored = emu.storage.put_stream(bucket, key, chunks, record.content_type, size)
-        if not emu.uploads.mark_uploaded(record, stored.size, stored.sha256, stored.etag, emu.clock.now()):
-            emu.storage.delete(bucket, key)
+        staged = emu.storage.stage(iter(lambda: stream.read(READ_CHUNK), b""), size)
+        stored = emu.uploads.accept_bytes(
+            record, lambda: emu.storage.commit(bucket, key, staged, record.content_type), emu.clock.now()
+        )
+        if stored is None:
+            staged.discard()
             raise ApiError(errors.ACCESS_DENIED, "This upload was used while its bytes were arriving.")
     except ApiError as err:  # rejected before its body was read: drop the body, then answer
         return call.error(err, close=not _drain(stream, DRAIN_LIMIT))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -101,14 +102,19 @@ class UploadStore:
         with self._lock:
             return [r for r in self._by_id.values() if vendor in (None, r.vendor)]
 
-    def mark_uploaded(self, record: UploadRecord, size: int, sha256: str, etag: str, now: datetime) -> bool:
-        """Record stored bytes; False when the upload was used or removed meanwhile (bytes unwanted)."""
+    def accept_bytes(self, record: UploadRecord, store: Callable[[], Any], now: datetime) -> Any | None:
+        """Store an upload's bytes with `store()` and record them, as one step.
+
+        Runs under the same lock as `redeem`, so bytes can never land on (or replace those of)
+        an upload that was used or removed meanwhile; then it returns None and stores nothing.
+        """
         with self._lock:
             if record.state in (REDEEMED, REMOVED):
-                return False
-            record.state, record.size, record.sha256, record.etag = UPLOADED, size, sha256, etag
+                return None
+            stored = store()
+            record.state, record.size, record.sha256, record.etag = UPLOADED, stored.size, stored.sha256, stored.etag
             record.uploaded_at = now
-            return True
+            return stored
 
     def redeem(self, upload_id: str, workspace: str, by: str, now: datetime) -> UploadRecord:
         """Atomically take an uploaded, unexpired upload of `workspace` for one use."""

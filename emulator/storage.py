@@ -65,6 +65,19 @@ class _Hasher:
             self._thread.join()
 
 
+@dataclass
+class Staged:
+    """A complete body waiting to become an object (or to be discarded)."""
+
+    spool: tempfile.SpooledTemporaryFile
+    size: int
+    md5_hex: str
+    sha256_hex: str
+
+    def discard(self) -> None:
+        self.spool.close()
+
+
 class BodyTooShort(Exception):
     """The client stopped sending before Content-Length bytes arrived."""
 
@@ -89,10 +102,8 @@ class ObjectStorage:
     def bucket_names(self) -> list[str]:
         return sorted(self._backend.buckets)
 
-    def put_stream(
-        self, bucket: str, key: str, chunks: Iterable[bytes], content_type: str, expected_size: int
-    ) -> StoredObject:
-        """Store exactly `expected_size` bytes from `chunks`; BodyTooShort stores nothing."""
+    def stage(self, chunks: Iterable[bytes], expected_size: int) -> Staged:
+        """Spool and hash exactly `expected_size` bytes; BodyTooShort (or any error) leaves nothing."""
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - moto keeps it open
         hasher = _Hasher()
         size = 0
@@ -108,17 +119,21 @@ class ObjectStorage:
             hasher.abandon()
             spool.close()
             raise
+        return Staged(spool, size, md5_hex, sha256_hex)
+
+    def commit(self, bucket: str, key: str, staged: Staged, content_type: str) -> StoredObject:
+        """Swap a staged body in as the object, in one step (a reader sees the old or the new)."""
         fake = FakeKey(
             name=key,
             value=b"",
             account_id=self.account_id,
             region_name=self.region,
             bucket_name=bucket,
-            etag=md5_hex,
+            etag=staged.md5_hex,
         )
         fake._value_buffer.close()
-        fake._value_buffer = spool
-        fake.contentsize = size
+        fake._value_buffer = staged.spool
+        fake.contentsize = staged.size
         fake.set_metadata({"Content-Type": content_type})
         with self._lock:
             keys = self._backend.get_bucket(bucket).keys
@@ -126,7 +141,13 @@ class ObjectStorage:
             keys.setlist(key, [fake])
         for old in previous:
             old.dispose()
-        return self._describe(bucket, fake, sha256_hex)
+        return self._describe(bucket, fake, staged.sha256_hex)
+
+    def put_stream(
+        self, bucket: str, key: str, chunks: Iterable[bytes], content_type: str, expected_size: int
+    ) -> StoredObject:
+        """Stage then commit: store exactly `expected_size` bytes, or nothing."""
+        return self.commit(bucket, key, self.stage(chunks, expected_size), content_type)
 
     def head(self, bucket: str, key: str) -> StoredObject | None:
         fake = self._find(bucket, key)

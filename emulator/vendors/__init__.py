@@ -6,6 +6,6 @@ from importlib import import_module
 
 
 def handlers_for(vendor: str) -> dict:
-    if vendor.startswith("_"):  # the control plane is routed like a vendor
-        return import_module("emulator.admin").HANDLERS
-    return import_module(f"emulator.vendors.{vendor}").HANDLERS
+    """A copy of the vendor's handler table: each app owns its own (a test may swap one in)."""
+    module = "emulator.admin" if vendor.startswith("_") else f"emulator.vendors.{vendor}"
+    return dict(import_module(module).HANDLERS)

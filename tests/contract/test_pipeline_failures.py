@@ -9,38 +9,45 @@ from emulator.pipeline import Reply
 KEYED = {"Authorization": f"Bearer {FULL}", "Idempotency-Key": "bug-1"}
 
 
-def _swap(emu, operation_id, handler):
+def test_each_app_owns_its_handler_table(emu):
+    from emulator.vendors import scripe
+
+    assert emu.vendors["scripe"].handlers is not scripe.HANDLERS
+    assert emu.vendors["scripe"].handlers == scripe.HANDLERS
+
+
+def _swap(emu, monkeypatch, operation_id, handler):
     original = emu.vendors["scripe"].handlers[operation_id]
-    emu.vendors["scripe"].handlers[operation_id] = handler
+    monkeypatch.setitem(emu.vendors["scripe"].handlers, operation_id, handler)
     return original
 
 
-def test_an_unencodable_reply_is_a_recorded_500_and_frees_the_idempotency_key(client, emu):
-    original = _swap(emu, "createUpload", lambda call: Reply(200, {"data": object()}))
+def test_an_unencodable_reply_is_a_recorded_500_and_frees_the_idempotency_key(client, emu, monkeypatch):
+    original = _swap(emu, monkeypatch, "createUpload", lambda call: Reply(200, {"data": object()}))
     broken = client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=KEYED)
     assert broken.status_code == 500 and broken.json["error"]["code"] == "internal_error"
     assert any("not JSON-able" in e for e in emu.take_server_errors())
-    _swap(emu, "createUpload", original)
+    _swap(emu, monkeypatch, "createUpload", original)
     retried = client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=KEYED)
     assert retried.status_code == 200 and retried.headers["Idempotent-Replayed"] == "false"
 
 
-def test_a_reply_that_breaks_the_spec_is_a_500_in_strict_mode_and_is_not_replayed(client, emu):
-    original = _swap(emu, "createUpload", lambda call: Reply(200, {"data": {"id": "not-an-upload"}}))
+def test_a_reply_that_breaks_the_spec_is_a_500_in_strict_mode_and_is_not_replayed(client, emu, monkeypatch):
+    original = _swap(emu, monkeypatch, "createUpload", lambda call: Reply(200, {"data": {"id": "not-an-upload"}}))
     broken = client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=KEYED)
     assert broken.status_code == 500
     assert "createUpload 200" in broken.headers["X-Emulator-Reason"]
     assert emu.take_server_errors()
-    _swap(emu, "createUpload", original)
+    _swap(emu, monkeypatch, "createUpload", original)
     retried = client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=KEYED)
     assert retried.status_code == 200 and retried.json["data"]["id"].startswith("upl_")
 
 
-def test_an_exception_in_a_handler_is_a_500_without_a_traceback_in_the_body(client, emu):
+def test_an_exception_in_a_handler_is_a_500_without_a_traceback_in_the_body(client, emu, monkeypatch):
     def explode(call):
         raise RuntimeError("secret internals")
 
-    _swap(emu, "getHealth", explode)
+    _swap(emu, monkeypatch, "getHealth", explode)
     response = client.get("/scripe/v1/health")
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)

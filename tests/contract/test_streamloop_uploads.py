@@ -243,3 +243,21 @@ def test_an_upload_url_expires_after_an_hour_on_the_clock_and_a_fresh_one_works(
     assert emu.uploads.get(upload["id"]).state == "pending"
     assert streamloop.put(streamloop.upload_url(upload["id"]).json, b"fresh").status_code == 200
     assert streamloop.complete(upload["id"]).json["fileSize"] == 5
+
+
+def test_a_put_racing_with_complete_never_costs_the_completed_upload_its_bytes(streamloop, emu, monkeypatch):
+    upload = streamloop.uploaded(b"first bytes")
+    record = emu.uploads.get(upload["id"])
+    url = streamloop.upload_url(upload["id"]).json
+    real_stage = emu.storage.stage
+
+    def stage_then_lose_the_race(chunks, size):
+        staged = real_stage(chunks, size)
+        assert streamloop.complete(upload["id"]).status_code == 200  # completes while the PUT is in flight
+        return staged
+
+    monkeypatch.setattr(emu.storage, "stage", stage_then_lose_the_race)
+    late = streamloop.put(url, b"second bytes!")
+    assert late.status_code == 403
+    assert b"".join(emu.storage.iter_content(record.bucket, record.key)) == b"first bytes"
+    assert streamloop.call("GET", f"/uploads/{upload['id']}").json["fileSize"] == len(b"first bytes")

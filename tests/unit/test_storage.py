@@ -56,3 +56,17 @@ def test_reset_empties_the_buckets_and_two_storages_do_not_share_objects(storage
     storage.reset()
     assert storage.list(bucket(storage)) == []
     other.close()
+
+
+def test_bytes_are_not_stored_for_an_upload_that_was_used_meanwhile():
+    from datetime import UTC, datetime
+
+    from emulator.state import REDEEMED, UploadRecord, UploadStore
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    store = UploadStore()
+    record = store.add(UploadRecord("upl_1", "v", "ws", "text/plain", 10, now, None, "b", "k"))
+    record.state = REDEEMED
+    called = []
+    assert store.accept_bytes(record, lambda: called.append(1), now) is None
+    assert called == []
