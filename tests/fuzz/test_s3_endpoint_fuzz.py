@@ -16,17 +16,9 @@ from hypothesis import strategies as st
 from support import FULL, make_app
 
 from emulator.app import emulator_of
+from emulator.presign import QUERY_AUTH_PARAMS
 
-AMZ = [
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-    "prefix",
-    "list-type",
-]
+AMZ = [*QUERY_AUTH_PARAMS, "prefix", "list-type"]
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 query = st.lists(st.tuples(st.sampled_from(AMZ) | text, text), max_size=8)
 headers = st.dictionaries(
