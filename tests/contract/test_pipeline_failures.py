@@ -52,3 +52,27 @@ def test_an_exception_in_a_handler_is_a_500_without_a_traceback_in_the_body(clie
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)
     assert any("secret internals" in e for e in emu.take_server_errors())
+
+
+def test_a_bug_on_the_s3_endpoint_is_a_recorded_500_in_s3_xml(client, emu, monkeypatch):
+    import emulator.s3api
+
+    def explode():
+        raise RuntimeError("s3 internals")
+
+    monkeypatch.setattr(emulator.s3api, "list_buckets", explode)
+    response = client.get("/s3/")
+    assert response.status_code == 500
+    assert b"<Code>InternalError</Code>" in response.data and b"s3 internals" not in response.data
+    assert any("s3 internals" in e for e in emu.take_server_errors())
+
+
+def test_a_bug_outside_the_pipeline_on_a_vendor_path_is_a_500_in_the_vendors_shape(client, emu, monkeypatch):
+    def explode(self, mount_url):
+        raise RuntimeError("spec internals")
+
+    monkeypatch.setattr("emulator.spec.Spec.served_document", explode)
+    response = client.get("/streamloop/openapi.json")
+    assert response.status_code == 500
+    assert response.json["code"] == "INTERNAL" and "spec internals" not in response.get_data(as_text=True)
+    assert emu.take_server_errors()

@@ -122,3 +122,21 @@ def test_a_missing_auth_parameter_is_authorization_query_parameters_error(signer
 def test_an_out_of_range_expiry_is_rejected(signer, expires):
     url = signer.mint("PUT", URL, CT, 900, NOW).replace("X-Amz-Expires=900", f"X-Amz-Expires={expires}")
     assert rejected(signer, url).kind is errors.AUTH_QUERY_INVALID
+
+
+@pytest.mark.parametrize(
+    ("tamper", "says"),
+    [
+        (lambda u: u.replace("us-east-1", "eu-west-1"), "region"),
+        (lambda u: u.replace("X-Amz-Date=20261122T120000Z", "X-Amz-Date=yesterday"), "ISO8601"),
+        (lambda u: u.replace("%2F20261122%2F", "%2F20261121%2F"), "does not match"),
+        (lambda u: u.replace("%2Fs3%2F", "%2Fs4%2F"), "X-Amz-Credential"),
+        (lambda u: u.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1"), "AWS4-HMAC-SHA256"),
+        (lambda u: u.replace("content-type%3Bhost", "content-type"), "host"),
+    ],
+    ids=["region", "date-format", "scope-date", "service", "algorithm", "host-unsigned"],
+)
+def test_a_malformed_auth_query_is_authorization_query_parameters_error_saying_why(signer, tamper, says):
+    err = rejected(signer, tamper(signer.mint("PUT", URL, CT, 900, NOW)))
+    assert err.kind is errors.AUTH_QUERY_INVALID
+    assert says in err.message

@@ -66,3 +66,17 @@ def test_redact_never_shows_a_key_in_full():
     shown = redact(key)
     assert key not in shown and shown.endswith("cess") and len(shown) < len(key)
     assert redact("short") != "short"
+
+
+def test_settings_read_the_environment_once_with_flags_winning():
+    env = {
+        "UPLOAD_EMULATOR_HOST": "0.0.0.0",
+        "UPLOAD_EMULATOR_PORT": "9001",
+        "UPLOAD_EMULATOR_STRICT": "false",
+        "UPLOAD_EMULATOR_LOG_LEVEL": "DEBUG",
+        "UPLOAD_EMULATOR_LOG_FORMAT": "json",
+        "UPLOAD_EMULATOR_FIXTURES": "/tmp/fx",
+    }
+    settings = Settings.from_env(env, port=7000)
+    assert (settings.host, settings.port, settings.strict) == ("0.0.0.0", 7000, False)
+    assert (settings.log_level, settings.log_format, str(settings.fixtures_dir)) == ("DEBUG", "json", "/tmp/fx")
