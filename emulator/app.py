@@ -19,6 +19,7 @@ from emulator.errors import ApiError
 from emulator.runtime import Emulator, Vendor
 from emulator.settings import Settings
 from emulator.spec import Operation
+from emulator.uploads import S3_MOUNT
 from emulator.vendors import handlers_for
 
 log = logging.getLogger("upload_emulator")
@@ -119,7 +120,7 @@ def _unexpected(emu: Emulator, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     emu.record_server_error(f"{request.method} {request.path}: {type(exc).__name__}: {exc}")
     request_id = pipeline.new_request_id()
-    if request.path.startswith("/s3/") or request.path == "/s3":
+    if request.path == S3_MOUNT or request.path.startswith(S3_MOUNT + "/"):
         rendered = render_s3(
             ApiError(errors.INTERNAL, "We encountered an internal error. Please try again."), request_id
         )

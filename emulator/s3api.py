@@ -28,6 +28,7 @@ from emulator.faults import S3, S3_CODES_BY_STATUS
 from emulator.runtime import Emulator
 from emulator.state import REDEEMED, REMOVED
 from emulator.storage import BodyTooShort
+from emulator.uploads import S3_MOUNT
 
 log = logging.getLogger("upload_emulator.s3")
 READ_CHUNK = 1024 * 1024
@@ -329,7 +330,7 @@ def _not_allowed(operation: str) -> Response:
 
 
 def blueprint() -> Blueprint:
-    bp = Blueprint("s3", __name__, url_prefix="/s3")
+    bp = Blueprint("s3", __name__, url_prefix=S3_MOUNT)
     any_method = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
 
     @bp.route("/", methods=any_method, strict_slashes=False)

@@ -67,7 +67,6 @@ class Operation:
     body_media_types: tuple[str, ...]
     security: list[dict[str, list[str]]]
     responses: dict[str, dict[str, str | None]]  # status → media type → schema pointer
-    extensions: dict[str, Any] = field(default_factory=dict)
     _spec: Spec | None = field(default=None, repr=False)
 
     @property
@@ -236,7 +235,6 @@ class Spec:
                         body_media_types=tuple((body.get("content") or {}).keys()),
                         security=raw.get("security", global_security),
                         responses=responses,
-                        extensions={k: v for k, v in raw.items() if k.startswith("x-")},
                         _spec=self,
                     )
                 )

@@ -35,3 +35,33 @@ def fuzzed_app(**settings_overrides):
     errors = emu.take_server_errors()
     emu.close()
     assert not errors, f"the emulator recorded server errors while fuzzed: {errors[:5]}"
+
+
+def run_stateful(schema, headers: dict, max_examples: int = 40) -> list[str]:
+    """Walk the schema's OpenAPI links as a state machine with `headers`; returns "METHOD /path status" per call."""
+    from hypothesis import HealthCheck, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    calls: list[str] = []
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def after_call(self, response, case):
+            calls.append(f"{case.operation.label} {response.status_code}")
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    run_state_machine_as_test(
+        Workflow,
+        settings=settings(
+            max_examples=max_examples,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        ),
+    )
+    return calls

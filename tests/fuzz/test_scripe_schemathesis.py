@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, fuzzed_app
+from fuzzing import CHECKS, FUZZ, fuzzed_app, run_stateful
 from support import FULL
 
 
@@ -51,34 +51,9 @@ def test_the_control_api_answers_every_generated_request_as_its_spec_says(case):
 
 
 def test_stateful_runs_follow_the_links_between_sources_knowledge_and_jobs(scripe_schema):
-    from hypothesis import HealthCheck, settings
-    from hypothesis.stateful import run_state_machine_as_test
-
-    machine = scripe_schema.as_state_machine()
-    transitions = " ".join(vars(machine))
+    transitions = " ".join(vars(scripe_schema.as_state_machine()))
     assert "POST_knowledge___202_GetJob" in transitions and "GET_jobs_jobId___200_GetSource" in transitions
-    calls: list[str] = []
-
-    class Workflow(machine):
-        def get_call_kwargs(self, case):
-            return {"headers": {"Authorization": f"Bearer {FULL}"}}
-
-        def after_call(self, response, case):
-            calls.append(f"{case.operation.label} {response.status_code}")
-
-        def validate_response(self, response, case, additional_checks=None, **kwargs):
-            case.validate_response(response, checks=CHECKS)
-
-    run_state_machine_as_test(
-        Workflow,
-        settings=settings(
-            max_examples=40,
-            stateful_step_count=6,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-        ),
-    )
+    calls = run_stateful(scripe_schema, {"Authorization": f"Bearer {FULL}"})
     # Generated content types rarely pass the allow-list (a 422 business rule, not a schema
     # enum), so runs seldom reach a job; a source created as text is reached through its link.
     assert "GET /sources/{sourceId} 200" in calls, "; ".join(sorted(set(calls)))

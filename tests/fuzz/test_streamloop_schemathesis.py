@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, fuzzed_app
-from hypothesis import HealthCheck, settings
-from hypothesis.stateful import run_state_machine_as_test
+from fuzzing import CHECKS, FUZZ, fuzzed_app, run_stateful
 from support import STUDIO_KEY, TOKEN_ALL, fixtures_dir_with
 
 API_KEY = {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"}
@@ -48,28 +46,6 @@ def test_streamloop_answers_unauthenticated_requests_as_its_spec_says(case):
 
 
 def test_stateful_runs_follow_the_links_from_create_to_get_upload_url_complete_and_delete(streamloop_schema):
-    machine = streamloop_schema.as_state_machine()
-    calls: list[str] = []
-
-    class Workflow(machine):
-        def get_call_kwargs(self, case):
-            return {"headers": API_KEY}
-
-        def after_call(self, response, case):
-            calls.append(case.operation.label)
-
-        def validate_response(self, response, case, additional_checks=None, **kwargs):
-            case.validate_response(response, checks=CHECKS)
-
-    run_state_machine_as_test(
-        Workflow,
-        settings=settings(
-            max_examples=40,
-            stateful_step_count=6,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-        ),
-    )
-    followed = {label.split(" ", 1)[1] for label in calls}
+    calls = run_stateful(streamloop_schema, API_KEY)
+    followed = {call.split(" ")[1] for call in calls}
     assert {"/uploads/{id}", "/uploads/{id}/upload-url"} <= followed, sorted(set(calls))
