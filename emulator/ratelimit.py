@@ -28,10 +28,16 @@ class Verdict:
     reset_s: int
 
 
+MAX_WINDOWS = 10_000
+
+
 class RateLimiter:
-    def __init__(self) -> None:
+    """Windows per caller; past MAX_WINDOWS callers, windows that have ended are dropped (bounded memory)."""
+
+    def __init__(self, max_windows: int = MAX_WINDOWS) -> None:
         self._lock = threading.Lock()
         self._windows: dict[tuple, tuple[datetime, int]] = {}
+        self._max_windows = max_windows
 
     def reset(self) -> None:
         with self._lock:
@@ -45,9 +51,19 @@ class RateLimiter:
                 started, used = now, 0
             used += 1
             self._windows[bucket] = (started, used)
+            if len(self._windows) > self._max_windows:
+                self._prune(now, rules.window_s)
         ends = started + timedelta(seconds=rules.window_s)
         reset_s = max(1, math.ceil((ends - now).total_seconds()))
         return Verdict(used <= rules.limit, max(0, rules.limit - used), reset_s)
+
+    def _prune(self, now: datetime, window_s: int) -> None:
+        ended = [b for b, (started, _) in self._windows.items() if now >= started + timedelta(seconds=window_s)]
+        for bucket in ended:
+            del self._windows[bucket]
+
+    def __len__(self) -> int:
+        return len(self._windows)
 
 
 def headers_for(rules: RateLimitProfile, verdict: Verdict) -> dict[str, str]:

@@ -33,3 +33,13 @@ def test_ietf_headers_state_limit_remaining_reset_and_policy():
         "RateLimit": "limit=600, remaining=599, reset=60",
         "RateLimit-Policy": "600;w=60",
     }
+
+
+def test_windows_of_callers_long_gone_are_dropped_so_memory_stays_bounded():
+    limiter = RateLimiter(max_windows=100)
+    for n in range(100):
+        limiter.charge((f"old-{n}",), RULES, NOW)
+    later = NOW + timedelta(seconds=61)
+    for n in range(50):
+        limiter.charge((f"new-{n}",), RULES, later)
+    assert len(limiter) == 50
