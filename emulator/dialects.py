@@ -106,6 +106,7 @@ S3_CODES = {
     "INCOMPLETE_BODY": "IncompleteBody",
     "MISSING_CONTENT_LENGTH": "MissingContentLength",
     "NO_SUCH_KEY": "NoSuchKey",
+    "INVALID_RANGE": "InvalidRange",
     "NO_SUCH_BUCKET": "NoSuchBucket",
     "S3_METHOD_NOT_ALLOWED": "MethodNotAllowed",
     "INTERNAL": "InternalError",

@@ -66,6 +66,7 @@ INCOMPLETE_BODY = _kind(
 )
 MISSING_CONTENT_LENGTH = _kind("MISSING_CONTENT_LENGTH", 411, "You must provide the Content-Length HTTP header.")
 NO_SUCH_KEY = _kind("NO_SUCH_KEY", 404, "The specified key does not exist.")
+INVALID_RANGE = _kind("INVALID_RANGE", 416, "The requested range is not satisfiable")
 NO_SUCH_BUCKET = _kind("NO_SUCH_BUCKET", 404, "The specified bucket does not exist.")
 S3_METHOD_NOT_ALLOWED = _kind(
     "S3_METHOD_NOT_ALLOWED", 405, "The specified method is not allowed against this resource."

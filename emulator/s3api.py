@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import secrets
 import time
-from collections.abc import Iterator
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -257,19 +257,58 @@ def _open_read(operation: str, bucket: str | None = None) -> tuple[_S3Call, Resp
     return call, None
 
 
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive (start, end) a single `Range: bytes=…` asks for; None for the whole object.
+
+    A header that is not a single byte range is ignored, as HTTP says; one that cannot be
+    satisfied raises 416 InvalidRange, as S3 answers.
+    """
+    match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header or "")
+    if match is None or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+        if int(last) == 0:
+            start = size
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+        if last and int(last) < start:
+            return None
+    if start >= size or size == 0:
+        raise ApiError(
+            errors.INVALID_RANGE,
+            extra={"RangeRequested": header, "ActualObjectSize": size},
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    return start, end
+
+
 def get_object(bucket: str, key: str, head: bool) -> Response:
     call, refused = _open_read("HeadObject" if head else "GetObject", bucket)
     obj = None if refused else call.emu.storage.head(bucket, key)
     if refused is None and obj is None:
         refused = call.error(ApiError(errors.NO_SUCH_KEY, extra={"Key": key}))
+    wanted = None
+    if refused is None and not head:
+        try:
+            wanted = byte_range(request.headers.get("Range"), obj.size)
+        except ApiError as err:
+            refused = call.error(err)
     if refused is not None:
         if head:
             refused.set_data(b"")  # HEAD answers carry no body, errors included
         return refused
-    body: Iterator[bytes] | bytes = b"" if head else call.emu.storage.iter_content(bucket, key)
-    response = Response(body, status=200, headers=_object_headers(obj), direct_passthrough=not head)
+    headers = _object_headers(obj)
     if head:
+        response = Response(b"", status=200, headers=headers)
         response.headers["Content-Length"] = str(obj.size)
+        return call.finish(response)
+    start, end = wanted or (0, obj.size - 1)
+    body = call.emu.storage.iter_content(bucket, key, start=start, end=end)
+    if wanted is not None:
+        headers.update({"Content-Range": f"bytes {start}-{end}/{obj.size}", "Content-Length": str(end - start + 1)})
+    response = Response(body, status=206 if wanted else 200, headers=headers, direct_passthrough=True)
     return call.finish(response)
 
 

@@ -153,21 +153,25 @@ class ObjectStorage:
         fake = self._find(bucket, key)
         return None if fake is None else self._describe(bucket, fake, None)
 
-    def iter_content(self, bucket: str, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-        """Stream an object's bytes; positioned reads so concurrent readers don't interfere."""
+    def iter_content(
+        self, bucket: str, key: str, chunk_bytes: int = CHUNK_BYTES, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        """Stream an object's bytes `start`..`end` (inclusive; default all), with positioned reads
+        so concurrent readers don't interfere."""
         fake = self._find(bucket, key)
         if fake is None:
             return
-        offset = 0
-        while True:
+        offset, left = start, (fake.contentsize if end is None else end + 1) - start
+        while left > 0:
             with fake.lock:
                 if fake._value_buffer.closed:
                     return
                 fake._value_buffer.seek(offset)
-                chunk = fake._value_buffer.read(chunk_bytes)
+                chunk = fake._value_buffer.read(min(chunk_bytes, left))
             if not chunk:
                 return
             offset += len(chunk)
+            left -= len(chunk)
             yield chunk
 
     def delete(self, bucket: str, key: str) -> bool:
