@@ -201,7 +201,11 @@ def complete_upload(call: Call) -> Reply:
 def create_upload_from_link(call: Call) -> Reply:
     body, cfg = call.body, _cfg(call, "from_link")
     upload_id = uploads.new_id("obj_")
-    name = urlsplit(body["url"]).path.rstrip("/").rsplit("/", 1)[-1] or "Imported media"
+    try:
+        link = urlsplit(body["url"])
+    except ValueError:  # e.g. a malformed IPv6 host: the pattern in the spec cannot catch it all
+        raise ApiError(errors.UNPROCESSABLE, "url is not a valid link.", field="url") from None
+    name = link.path.rstrip("/").rsplit("/", 1)[-1] or "Imported media"
     item = {
         "id": upload_id,
         "mimeType": cfg["mime_types"][body["type"]],
