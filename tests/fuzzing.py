@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 from hypothesis import HealthCheck, settings
@@ -23,7 +24,14 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+# CI runs a fixed, quick budget. For a deeper hunt: FUZZ_EXAMPLES=500 FUZZ_RANDOM=1 python -m pytest tests/fuzz
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=not os.environ.get("FUZZ_RANDOM"),
+)
 
 
 @contextmanager
