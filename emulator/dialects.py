@@ -107,6 +107,8 @@ S3_CODES = {
     "MISSING_CONTENT_LENGTH": "MissingContentLength",
     "NO_SUCH_KEY": "NoSuchKey",
     "INVALID_RANGE": "InvalidRange",
+    "BAD_DIGEST": "BadDigest",
+    "INVALID_DIGEST": "InvalidDigest",
     "NO_SUCH_BUCKET": "NoSuchBucket",
     "S3_METHOD_NOT_ALLOWED": "MethodNotAllowed",
     "INTERNAL": "InternalError",

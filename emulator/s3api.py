@@ -9,6 +9,7 @@ boto3 client pointed at `http://host:port/s3` can check what landed.
 
 from __future__ import annotations
 
+import base64
 import errno
 import logging
 import re
@@ -216,7 +217,14 @@ def put_object(bucket: str, key: str) -> Response:
         if size > record.max_size_bytes:
             cap = record.max_size_bytes
             raise ApiError(errors.ENTITY_TOO_LARGE, extra={"ProposedSize": size, "MaxSizeAllowed": cap})
+        expected_md5 = _content_md5(request.headers.get("Content-MD5"))
         staged = emu.storage.stage(iter(lambda: stream.read(READ_CHUNK), b""), size)
+        if expected_md5 is not None and expected_md5 != staged.md5_hex:
+            staged.discard()
+            raise ApiError(
+                errors.BAD_DIGEST,
+                extra={"ExpectedDigest": request.headers["Content-MD5"], "CalculatedDigest": _b64_md5(staged.md5_hex)},
+            )
         stored = emu.uploads.accept_bytes(
             record, lambda: emu.storage.commit(bucket, key, staged, record.content_type), emu.clock.now()
         )
@@ -231,6 +239,23 @@ def put_object(bucket: str, key: str) -> Response:
     response.headers["ETag"] = stored.etag
     response.headers.pop("Content-Type", None)
     return call.finish(response)
+
+
+def _content_md5(header: str | None) -> str | None:
+    """The hex MD5 a `Content-MD5` header promises (S3 checks it even when it is not signed)."""
+    if header is None:
+        return None
+    try:
+        digest = base64.b64decode(header.strip(), validate=True)
+    except ValueError:
+        digest = b""
+    if len(digest) != 16:
+        raise ApiError(errors.INVALID_DIGEST)
+    return digest.hex()
+
+
+def _b64_md5(md5_hex: str) -> str:
+    return base64.b64encode(bytes.fromhex(md5_hex)).decode()
 
 
 def _object_headers(obj) -> dict[str, str]:

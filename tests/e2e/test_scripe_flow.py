@@ -295,3 +295,24 @@ def test_boto3_reads_need_the_emulators_credentials(live):
 def test_boto3_lists_the_vendor_bucket(live, s3):
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert emulator_of(live.app).bucket_for("scripe") in names
+
+
+def test_a_put_whose_content_md5_does_not_match_is_400_bad_digest_and_stores_nothing(live, http, s3):
+    import base64
+
+    upload = mint(live, http)
+    wrong = base64.b64encode(hashlib.md5(b"other bytes").digest()).decode()
+    refused = http.put(
+        upload["uploadUrl"], data=b"payload", headers={"Content-Type": "audio/mpeg", "Content-MD5": wrong}
+    )
+    assert refused.status_code == 400 and s3_error(refused) == "BadDigest"
+    assert stored_objects(s3, live) == []
+    garbled = http.put(
+        upload["uploadUrl"], data=b"payload", headers={"Content-Type": "audio/mpeg", "Content-MD5": "not-base64!"}
+    )
+    assert garbled.status_code == 400 and s3_error(garbled) == "InvalidDigest"
+    right = base64.b64encode(hashlib.md5(b"payload").digest()).decode()
+    accepted = http.put(
+        upload["uploadUrl"], data=b"payload", headers={"Content-Type": "audio/mpeg", "Content-MD5": right}
+    )
+    assert accepted.status_code == 200
