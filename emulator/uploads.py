@@ -89,23 +89,16 @@ def mint(
 
 
 def redeem(
-    emu: Emulator,
-    *,
-    upload_id: str,
-    workspace: str,
-    by: str,
-    now: datetime,
-    field: str = "uploadId",
-    keep_object: bool = False,
+    emu: Emulator, *, upload_id: str, workspace: str, by: str, now: datetime, field: str = "uploadId"
 ) -> UploadRecord:
-    """Take an upload for one use; its stored object is deleted unless `keep_object`."""
+    """Take an upload for one use, or raise UPLOAD_NOT_REDEEMABLE naming `field`.
+
+    What happens to the stored object afterwards is the vendor's rule (Scripe deletes it).
+    """
     try:
-        record = emu.uploads.redeem(upload_id, workspace, by, now)
+        return emu.uploads.redeem(upload_id, workspace, by, now)
     except NotRedeemable as why:
-        raise ApiError(errors.UPLOAD_NOT_REDEEMABLE, str(why), field=field, extra={"reason": why.reason}) from None
-    if not keep_object:
-        emu.storage.delete(record.bucket, record.key)
-    return record
+        raise ApiError(errors.UPLOAD_NOT_REDEEMABLE, str(why), field=field) from None
 
 
 def head_bytes(emu: Emulator, record: UploadRecord, limit: int) -> bytes:

@@ -165,14 +165,13 @@ def _source(call: Call, project_id: str, name: str, file_type: str, preview: str
 
 
 def _redeem(call: Call, job_id_hint: str):
-    """Take the body's uploadId for one use, keeping a text preview of text uploads."""
+    """Take the body's uploadId for one use, keep a text preview of text uploads, delete the object."""
     record = uploads.redeem(
         call.emu,
         upload_id=call.body["uploadId"],
         workspace=call.workspace.id,
         by=job_id_hint,
         now=call.now,
-        keep_object=True,
     )
     preview = None
     if record.content_type.startswith(TEXT_TYPES):

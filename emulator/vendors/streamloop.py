@@ -18,7 +18,7 @@ from emulator import errors, uploads
 from emulator.clock import isoformat
 from emulator.errors import ApiError
 from emulator.pipeline import Call, Reply
-from emulator.state import REDEEMED
+from emulator.state import REDEEMED, NotRedeemable
 
 VENDOR = "streamloop"
 KIND = "upload"
@@ -176,17 +176,9 @@ def complete_upload(call: Call) -> Reply:
     if "externalSource" in item:
         raise ApiError(errors.CONFLICT, "Imported uploads complete on their own.", code="UPLOAD_ALREADY_COMPLETED")
     try:
-        uploads.redeem(
-            call.emu,
-            upload_id=item["id"],
-            workspace=call.workspace.id,
-            by=call.request_id,
-            now=call.now,
-            keep_object=True,
-        )
-    except ApiError as refused:
-        reason = refused.extra.get("reason")
-        if reason == "used":
+        call.emu.uploads.redeem(item["id"], call.workspace.id, call.request_id, call.now)
+    except NotRedeemable as why:
+        if why.reason == "used":
             raise ApiError(
                 errors.CONFLICT, f"Upload {item['id']} is already complete.", code="UPLOAD_ALREADY_COMPLETED"
             ) from None
