@@ -30,9 +30,10 @@ import psutil
 KEY = "scripe_sk_test_acme_full_access"
 BLOCK = 1024 * 1024
 SERVE = {
-    "cheroot": "from emulator.cli import main; import sys; sys.exit(main(['serve', '--port', '{port}',"
+    "cheroot": "from upload_emulator.cli import main; import sys; sys.exit(main(['serve', '--port', '{port}',"
     " '--log-level', 'WARNING']))",
-    "waitress": "import logging; logging.disable(logging.INFO); import waitress; from emulator.app import create_app;"
+    "waitress": "import logging; logging.disable(logging.INFO); import waitress;"
+    " from upload_emulator.app import create_app;"
     " waitress.serve(create_app(), host='127.0.0.1', port={port}, threads=16,"
     " max_request_body_size=1 << 40)",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support import Scripe, Streamloop, make_app
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 
 @pytest.fixture

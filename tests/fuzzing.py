@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from support import make_app
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 CHECKS = [
     not_a_server_error,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from support import FULL, assert_conforms
 
-from emulator.clock import parse_iso
+from upload_emulator.clock import parse_iso
 
 
 def test_health_lists_the_vendors_the_s3_endpoint_and_the_buckets(app, client, emu):

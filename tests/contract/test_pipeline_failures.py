@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from support import FULL
 
-from emulator.pipeline import Reply
+from upload_emulator.pipeline import Reply
 
 KEYED = {"Authorization": f"Bearer {FULL}", "Idempotency-Key": "bug-1"}
 
 
 def test_each_app_owns_its_handler_table(emu):
-    from emulator.vendors import scripe
+    from upload_emulator.vendors import scripe
 
     assert emu.vendors["scripe"].handlers is not scripe.HANDLERS
     assert emu.vendors["scripe"].handlers == scripe.HANDLERS
@@ -55,12 +55,12 @@ def test_an_exception_in_a_handler_is_a_500_without_a_traceback_in_the_body(clie
 
 
 def test_a_bug_on_the_s3_endpoint_is_a_recorded_500_in_s3_xml(client, emu, monkeypatch):
-    import emulator.s3api
+    import upload_emulator.s3api
 
     def explode():
         raise RuntimeError("s3 internals")
 
-    monkeypatch.setattr(emulator.s3api, "list_buckets", explode)
+    monkeypatch.setattr(upload_emulator.s3api, "list_buckets", explode)
     response = client.get("/s3/")
     assert response.status_code == 500
     assert b"<Code>InternalError</Code>" in response.data and b"s3 internals" not in response.data
@@ -71,7 +71,7 @@ def test_a_bug_outside_the_pipeline_on_a_vendor_path_is_a_500_in_the_vendors_sha
     def explode(self, mount_url):
         raise RuntimeError("spec internals")
 
-    monkeypatch.setattr("emulator.spec.Spec.served_document", explode)
+    monkeypatch.setattr("upload_emulator.spec.Spec.served_document", explode)
     response = client.get("/streamloop/openapi.json")
     assert response.status_code == 500
     assert response.json["code"] == "INTERNAL" and "spec internals" not in response.get_data(as_text=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator import errors
-from emulator.errors import ApiError
-from emulator.s3api import byte_range
+from upload_emulator import errors
+from upload_emulator.errors import ApiError
+from upload_emulator.s3api import byte_range
 
 
 @pytest.mark.parametrize(

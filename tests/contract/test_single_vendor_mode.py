@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from support import FULL, make_app
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 
 @pytest.fixture

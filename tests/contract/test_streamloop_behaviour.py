@@ -7,7 +7,7 @@ import base64
 import pytest
 from support import Streamloop, assert_conforms, assert_problem, fixtures_dir_with, make_app
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 V = "streamloop"
 

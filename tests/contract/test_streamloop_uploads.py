@@ -138,7 +138,7 @@ def test_deleting_needs_the_destructive_scope(app, streamloop):
 
 
 def test_reading_needs_the_read_scope_and_writing_the_write_scope(app):
-    from emulator.app import emulator_of
+    from upload_emulator.app import emulator_of
 
     key = emulator_of(app).keys.create_key("streamloop", "wksp_studio", scopes=["streamloop:write"], kind="oauth")
     client = Streamloop(app.test_client())

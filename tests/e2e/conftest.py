@@ -6,9 +6,9 @@ import pytest
 import requests
 from support import make_app
 
-from emulator.app import emulator_of
-from emulator.server import LiveServer
-from emulator.testing import EmulatorHandle
+from upload_emulator.app import emulator_of
+from upload_emulator.server import LiveServer
+from upload_emulator.testing import EmulatorHandle
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import psutil
 from support import FULL
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 GIB = 1024 * 1024 * 1024
 BLOCK = 1024 * 1024

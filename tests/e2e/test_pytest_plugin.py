@@ -63,10 +63,17 @@ def _readme_example() -> str:
     return match.group(1)
 
 
-def test_the_readme_example_passes_in_a_fresh_project_that_installs_the_wheel(tmp_path):
+def test_the_readme_example_passes_in_a_fresh_project_that_installs_the_wheel_and_has_its_own_emulator_module(tmp_path):
     wheels, venv, project = tmp_path / "wheels", tmp_path / "venv", tmp_path / "project"
     project.mkdir()
     (project / "test_uploads.py").write_text(_readme_example())
+    # A user project with a package of its own called `emulator`: the plugin must not import it.
+    (project / "emulator").mkdir()
+    (project / "emulator" / "__init__.py").write_text('WHO = "the user project"\n')
+    (project / "test_own_emulator.py").write_text(
+        "import emulator\n\n\ndef test_own_module_is_untouched(upload_emulator):\n"
+        "    assert emulator.WHO == 'the user project'\n    assert upload_emulator.health()['status'] == 'ok'\n"
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
         check=True,
@@ -91,7 +98,7 @@ def test_the_readme_example_passes_in_a_fresh_project_that_installs_the_wheel(tm
         capture_output=True,
     )
     where = subprocess.run(
-        [str(python), "-c", "import emulator; print(emulator.__file__)"],
+        [str(python), "-c", "import upload_emulator; print(upload_emulator.__file__)"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -99,11 +106,11 @@ def test_the_readme_example_passes_in_a_fresh_project_that_installs_the_wheel(tm
     ).stdout
     assert where.startswith(str(venv)), where
     result = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_uploads.py"],
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_uploads.py", "test_own_emulator.py"],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=240,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert re.search(r"\b3 passed\b", result.stdout), result.stdout[-1000:]
+    assert re.search(r"\b4 passed\b", result.stdout), result.stdout[-1000:]

@@ -8,7 +8,7 @@ import pytest
 import requests
 from support import FULL, raw_put
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 
 def mint(live, http):

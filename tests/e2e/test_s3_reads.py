@@ -9,7 +9,7 @@ import botocore.exceptions
 import pytest
 from support import FULL
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 SIZE = 20 * 1024 * 1024 + 5  # big enough that download_file splits it into ranged GETs
 

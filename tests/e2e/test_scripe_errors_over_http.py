@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support import EXPIRED, FREEBIE, FULL, READ_ONLY, REVOKED
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 CASES = [
     # (description, key, extra headers, body or raw bytes, status, code)

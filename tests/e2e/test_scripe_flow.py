@@ -13,7 +13,7 @@ import botocore.exceptions
 import pytest
 from support import FULL, GLOBEX, raw_put
 
-from emulator.app import emulator_of
+from upload_emulator.app import emulator_of
 
 AUTH = {"Authorization": f"Bearer {FULL}"}
 

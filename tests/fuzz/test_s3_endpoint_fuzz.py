@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import FULL, make_app
 
-from emulator.app import emulator_of
-from emulator.presign import QUERY_AUTH_PARAMS
+from upload_emulator.app import emulator_of
+from upload_emulator.presign import QUERY_AUTH_PARAMS
 
 AMZ = [*QUERY_AUTH_PARAMS, "prefix", "list-type"]
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from emulator import __version__, cli, logs
+from upload_emulator import __version__, cli, logs
 
 
 def test_version_prints_the_version(capsys):
@@ -60,7 +60,7 @@ def test_specs_validates_every_spec_and_lists_operations(capsys):
 def test_specs_fails_on_an_invalid_spec(capsys, monkeypatch, tmp_path):
     broken = tmp_path / "scripe.yaml"
     broken.write_text("openapi: 3.1.0\npaths: {}\n")
-    monkeypatch.setattr("emulator.resources.spec_path", lambda name: broken)
+    monkeypatch.setattr("upload_emulator.resources.spec_path", lambda name: broken)
     assert cli.main(["specs"]) == 1
     assert "INVALID" in capsys.readouterr().err
 
@@ -85,8 +85,8 @@ def test_serve_with_an_unknown_vendor_exits_2(capsys):
 
 
 def test_the_banner_names_the_vendor_url_s3_endpoint_and_keys():
-    from emulator.app import create_app, emulator_of
-    from emulator.settings import Settings
+    from upload_emulator.app import create_app, emulator_of
+    from upload_emulator.settings import Settings
 
     settings = Settings()
     app = create_app(settings)

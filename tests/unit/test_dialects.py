@@ -3,10 +3,10 @@
 import json
 import xml.etree.ElementTree as ET
 
-from emulator import errors
-from emulator.dialects import render, render_s3
-from emulator.errors import ApiError
-from emulator.world import ErrorMapping, VendorProfile
+from upload_emulator import errors
+from upload_emulator.dialects import render, render_s3
+from upload_emulator.errors import ApiError
+from upload_emulator.world import ErrorMapping, VendorProfile
 
 SCRIPE = VendorProfile(
     name="scripe",

@@ -1,4 +1,4 @@
-from emulator.journal import Journal
+from upload_emulator.journal import Journal
 
 
 def test_the_journal_keeps_only_the_newest_entries_up_to_its_size():

@@ -7,9 +7,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from emulator import errors
-from emulator.errors import ApiError
-from emulator.presign import Presigner
+from upload_emulator import errors
+from upload_emulator.errors import ApiError
+from upload_emulator.presign import Presigner
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 URL = "http://127.0.0.1:8080/s3/bkt/api-uploads/org_acme/upl_1"

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from emulator.ratelimit import RateLimiter, RateLimitProfile, headers_for
+from upload_emulator.ratelimit import RateLimiter, RateLimitProfile, headers_for
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 RULES = RateLimitProfile(limit=3, window_s=60)

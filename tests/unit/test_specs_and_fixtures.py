@@ -3,13 +3,13 @@
 import pytest
 from openapi_spec_validator import validate
 
-from emulator.app import SpecMismatch, _mount, create_app
-from emulator.auth import redact
-from emulator.resources import data_dir
-from emulator.runtime import Emulator, Vendor
-from emulator.settings import Settings, env_flag
-from emulator.spec import Spec
-from emulator.world import load_world
+from upload_emulator.app import SpecMismatch, _mount, create_app
+from upload_emulator.auth import redact
+from upload_emulator.resources import data_dir
+from upload_emulator.runtime import Emulator, Vendor
+from upload_emulator.settings import Settings, env_flag
+from upload_emulator.spec import Spec
+from upload_emulator.world import load_world
 
 SPECS = sorted(data_dir("specs").glob("*.yaml"))
 

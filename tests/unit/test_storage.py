@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from emulator.storage import BodyTooShort, ObjectStorage
+from upload_emulator.storage import BodyTooShort, ObjectStorage
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_reset_empties_the_buckets_and_two_storages_do_not_share_objects(storage
 def test_bytes_are_not_stored_for_an_upload_that_was_used_meanwhile():
     from datetime import UTC, datetime
 
-    from emulator.state import REDEEMED, UploadRecord, UploadStore
+    from upload_emulator.state import REDEEMED, UploadRecord, UploadStore
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     store = UploadStore()

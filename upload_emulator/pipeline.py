@@ -24,25 +24,25 @@ from typing import Any
 
 from flask import Request, Response
 
-from emulator import errors
-from emulator.auth import authenticate as auth_authenticate
-from emulator.auth import check_plan as auth_check_plan
-from emulator.auth import check_scopes, credential_from, credential_headers, redact, select_workspace
-from emulator.clock import isoformat
-from emulator.dialects import render
-from emulator.errors import ApiError
-from emulator.faults import kind_for_status
-from emulator.idempotency import Conflict, StoredReply, body_hash
-from emulator.ratelimit import headers_for
-from emulator.runtime import Emulator, Vendor
-from emulator.spec import (
+from upload_emulator import errors
+from upload_emulator.auth import authenticate as auth_authenticate
+from upload_emulator.auth import check_plan as auth_check_plan
+from upload_emulator.auth import check_scopes, credential_from, credential_headers, redact, select_workspace
+from upload_emulator.clock import isoformat
+from upload_emulator.dialects import render
+from upload_emulator.errors import ApiError
+from upload_emulator.faults import kind_for_status
+from upload_emulator.idempotency import Conflict, StoredReply, body_hash
+from upload_emulator.ratelimit import headers_for
+from upload_emulator.runtime import Emulator, Vendor
+from upload_emulator.spec import (
     Operation,
     RequestInvalid,
     check_parameters,
     parse_json_body,
     response_problems,
 )
-from emulator.world import ApiKey, VendorProfile, Workspace
+from upload_emulator.world import ApiKey, VendorProfile, Workspace
 
 log = logging.getLogger("upload_emulator.requests")
 

@@ -15,8 +15,8 @@ from http import HTTPStatus
 from typing import Any
 from xml.sax.saxutils import escape
 
-from emulator.errors import ApiError
-from emulator.world import ErrorMapping, VendorProfile
+from upload_emulator.errors import ApiError
+from upload_emulator.world import ErrorMapping, VendorProfile
 
 
 @dataclass

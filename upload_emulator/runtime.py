@@ -11,19 +11,19 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.auth import KeyStore
-from emulator.clock import Clock
-from emulator.faults import FaultStore
-from emulator.idempotency import IdempotencyStore
-from emulator.journal import Journal
-from emulator.presign import Presigner
-from emulator.ratelimit import RateLimiter
-from emulator.resources import spec_path
-from emulator.settings import Settings
-from emulator.spec import Spec
-from emulator.state import ResourceStore, UploadStore
-from emulator.storage import ObjectStorage
-from emulator.world import VendorProfile, World, load_world
+from upload_emulator.auth import KeyStore
+from upload_emulator.clock import Clock
+from upload_emulator.faults import FaultStore
+from upload_emulator.idempotency import IdempotencyStore
+from upload_emulator.journal import Journal
+from upload_emulator.presign import Presigner
+from upload_emulator.ratelimit import RateLimiter
+from upload_emulator.resources import spec_path
+from upload_emulator.settings import Settings
+from upload_emulator.spec import Spec
+from upload_emulator.state import ResourceStore, UploadStore
+from upload_emulator.storage import ObjectStorage
+from upload_emulator.world import VendorProfile, World, load_world
 
 log = logging.getLogger("upload_emulator")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from emulator.clock import isoformat
+from upload_emulator.clock import isoformat
 
 PENDING, UPLOADED, REDEEMED, REMOVED = "pending", "uploaded", "redeemed", "removed"
 

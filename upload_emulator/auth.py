@@ -12,9 +12,9 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
-from emulator import errors
-from emulator.errors import ApiError
-from emulator.world import ApiKey, VendorProfile, Workspace, World
+from upload_emulator import errors
+from upload_emulator.errors import ApiError
+from upload_emulator.world import ApiKey, VendorProfile, Workspace, World
 
 
 def redact(secret: str | None) -> str:

@@ -13,9 +13,9 @@ import secrets
 import threading
 from dataclasses import asdict, dataclass
 
-from emulator import errors
-from emulator.errors import ErrorKind
-from emulator.world import VendorProfile
+from upload_emulator import errors
+from upload_emulator.errors import ErrorKind
+from upload_emulator.world import VendorProfile
 
 S3 = "s3"
 MAX_DELAY_MS = 30_000

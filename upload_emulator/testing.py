@@ -56,7 +56,7 @@ class EmulatorHandle:
         import boto3
         from botocore.config import Config
 
-        from emulator.settings import Settings
+        from upload_emulator.settings import Settings
 
         settings = self._emulator.settings if self._emulator is not None else Settings()
         return boto3.client(

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from emulator import __version__, logs
-from emulator.settings import ALL_VENDORS, Settings
+from upload_emulator import __version__, logs
+from upload_emulator.settings import ALL_VENDORS, Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -33,7 +33,7 @@ def _fail(message: str) -> int:
 
 def banner(app, settings: Settings, port: int) -> str:
     """What `serve` prints: where everything is, and the keys to call it with."""
-    from emulator.app import emulator_of
+    from upload_emulator.app import emulator_of
 
     emu = emulator_of(app)
     root = f"http://{settings.host}:{port}"
@@ -54,8 +54,8 @@ def banner(app, settings: Settings, port: int) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from emulator.app import create_app
-    from emulator.server import ServerError, bound_port, build
+    from upload_emulator.app import create_app
+    from upload_emulator.server import ServerError, bound_port, build
 
     try:
         settings = _settings(args)
@@ -79,7 +79,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def keys(args: argparse.Namespace) -> int:
-    from emulator.world import load_world
+    from upload_emulator.world import load_world
 
     settings = _settings(args)
     try:
@@ -97,8 +97,8 @@ def specs(args: argparse.Namespace) -> int:
         from openapi_spec_validator import validate
     except ImportError:
         return _fail("`specs` needs openapi-spec-validator: pip install 'upload-emulator[test]'")
-    from emulator.resources import spec_path
-    from emulator.spec import Spec
+    from upload_emulator.resources import spec_path
+    from upload_emulator.spec import Spec
 
     failed = 0
     for name in (*ALL_VENDORS, "emulator"):

@@ -12,15 +12,15 @@ import time
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from emulator import admin, errors, pipeline, s3api
-from emulator.clock import isoformat
-from emulator.dialects import render, render_s3
-from emulator.errors import ApiError
-from emulator.runtime import Emulator, Vendor
-from emulator.settings import Settings
-from emulator.spec import Operation
-from emulator.uploads import S3_MOUNT
-from emulator.vendors import handlers_for
+from upload_emulator import admin, errors, pipeline, s3api
+from upload_emulator.clock import isoformat
+from upload_emulator.dialects import render, render_s3
+from upload_emulator.errors import ApiError
+from upload_emulator.runtime import Emulator, Vendor
+from upload_emulator.settings import Settings
+from upload_emulator.spec import Operation
+from upload_emulator.uploads import S3_MOUNT
+from upload_emulator.vendors import handlers_for
 
 log = logging.getLogger("upload_emulator")
 

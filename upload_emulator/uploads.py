@@ -13,10 +13,10 @@ import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from emulator import errors
-from emulator.errors import ApiError
-from emulator.runtime import Emulator
-from emulator.state import NotRedeemable, UploadRecord
+from upload_emulator import errors
+from upload_emulator.errors import ApiError
+from upload_emulator.runtime import Emulator
+from upload_emulator.state import NotRedeemable, UploadRecord
 
 S3_MOUNT = "/s3"
 

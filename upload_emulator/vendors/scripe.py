@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from emulator import errors, uploads
-from emulator.clock import isoformat
-from emulator.errors import ApiError
-from emulator.pipeline import Call, Reply
+from upload_emulator import errors, uploads
+from upload_emulator.clock import isoformat
+from upload_emulator.errors import ApiError
+from upload_emulator.pipeline import Call, Reply
 
 VENDOR = "scripe"
 PREVIEW_CHARS = 280

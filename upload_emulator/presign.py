@@ -17,8 +17,8 @@ from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from emulator import errors
-from emulator.errors import ApiError
+from upload_emulator import errors
+from upload_emulator.errors import ApiError
 
 MAX_EXPIRES_S = 604800
 QUERY_AUTH_PARAMS = (

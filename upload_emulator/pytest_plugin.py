@@ -18,7 +18,7 @@ import pytest
 @pytest.fixture(scope="session")
 def upload_emulator_settings():
     """Settings for the session's emulator (strict: every response is checked against the spec)."""
-    from emulator.settings import Settings
+    from upload_emulator.settings import Settings
 
     return Settings(strict=True)
 
@@ -26,8 +26,8 @@ def upload_emulator_settings():
 @pytest.fixture(scope="session")
 def upload_emulator_server(upload_emulator_settings):
     """A live emulator on 127.0.0.1 and a free port, for the whole session."""
-    from emulator.app import create_app, emulator_of
-    from emulator.server import LiveServer
+    from upload_emulator.app import create_app, emulator_of
+    from upload_emulator.server import LiveServer
 
     app = create_app(upload_emulator_settings)
     server = LiveServer(app, host=upload_emulator_settings.host, port=0).start()
@@ -39,8 +39,8 @@ def upload_emulator_server(upload_emulator_settings):
 @pytest.fixture
 def upload_emulator(upload_emulator_server):
     """The session's emulator, reset to its fixtures, as an `EmulatorHandle`."""
-    from emulator.app import emulator_of
-    from emulator.testing import EmulatorHandle
+    from upload_emulator.app import emulator_of
+    from upload_emulator.testing import EmulatorHandle
 
     handle = EmulatorHandle(upload_emulator_server.url, emulator_of(upload_emulator_server.app))
     handle.reset()
@@ -51,8 +51,8 @@ def upload_emulator(upload_emulator_server):
 @pytest.fixture
 def emulator_app(upload_emulator_settings):
     """A fresh Flask app for `emulator_app.test_client()`: no socket, no thread."""
-    from emulator.app import create_app, emulator_of
-    from emulator.testing import EmulatorError
+    from upload_emulator.app import create_app, emulator_of
+    from upload_emulator.testing import EmulatorError
 
     app = create_app(upload_emulator_settings)
     yield app

@@ -21,15 +21,15 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Request, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected
 
-from emulator import errors
-from emulator.clock import isoformat
-from emulator.dialects import render_s3
-from emulator.errors import ApiError
-from emulator.faults import S3, S3_CODES_BY_STATUS
-from emulator.runtime import Emulator
-from emulator.state import REDEEMED, REMOVED
-from emulator.storage import BodyTooShort
-from emulator.uploads import S3_MOUNT
+from upload_emulator import errors
+from upload_emulator.clock import isoformat
+from upload_emulator.dialects import render_s3
+from upload_emulator.errors import ApiError
+from upload_emulator.faults import S3, S3_CODES_BY_STATUS
+from upload_emulator.runtime import Emulator
+from upload_emulator.state import REDEEMED, REMOVED
+from upload_emulator.storage import BodyTooShort
+from upload_emulator.uploads import S3_MOUNT
 
 log = logging.getLogger("upload_emulator.s3")
 READ_CHUNK = 1024 * 1024

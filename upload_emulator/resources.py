@@ -1,6 +1,6 @@
 """Find the specs and fixtures: a user's directory first, then the wheel's copy, then the checkout.
 
-The wheel ships `specs/` and `fixtures/` as `emulator/_data/` (see pyproject); an editable
+The wheel ships `specs/` and `fixtures/` as `upload_emulator/_data/` (see pyproject); an editable
 install reads them straight from the repository.
 """
 

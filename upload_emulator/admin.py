@@ -6,13 +6,13 @@ exactly the state the vendor endpoints act on.
 
 from __future__ import annotations
 
-from emulator import __version__, errors
-from emulator.clock import isoformat, parse_iso
-from emulator.errors import ApiError
-from emulator.faults import S3
-from emulator.pipeline import Call, Reply
-from emulator.uploads import s3_endpoint
-from emulator.world import ApiKey, VendorProfile
+from upload_emulator import __version__, errors
+from upload_emulator.clock import isoformat, parse_iso
+from upload_emulator.errors import ApiError
+from upload_emulator.faults import S3
+from upload_emulator.pipeline import Call, Reply
+from upload_emulator.uploads import s3_endpoint
+from upload_emulator.world import ApiKey, VendorProfile
 
 NAME = "_emulator"
 PROFILE = VendorProfile(name=NAME, dialect="problem+json", spec="emulator")

@@ -7,5 +7,5 @@ from importlib import import_module
 
 def handlers_for(vendor: str) -> dict:
     """A copy of the vendor's handler table: each app owns its own (a test may swap one in)."""
-    module = "emulator.admin" if vendor.startswith("_") else f"emulator.vendors.{vendor}"
+    module = "upload_emulator.admin" if vendor.startswith("_") else f"upload_emulator.vendors.{vendor}"
     return dict(import_module(module).HANDLERS)

@@ -14,11 +14,11 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator import errors, uploads
-from emulator.clock import isoformat
-from emulator.errors import ApiError
-from emulator.pipeline import Call, Reply
-from emulator.state import REDEEMED, NotRedeemable
+from upload_emulator import errors, uploads
+from upload_emulator.clock import isoformat
+from upload_emulator.errors import ApiError
+from upload_emulator.pipeline import Call, Reply
+from upload_emulator.state import REDEEMED, NotRedeemable
 
 VENDOR = "streamloop"
 KIND = "upload"

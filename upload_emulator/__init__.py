@@ -7,8 +7,8 @@ __version__ = "0.1.0"
 
 
 def create_app(settings=None):
-    """Build the Flask application (imported lazily so `import emulator` stays cheap)."""
-    from emulator.app import create_app as _create_app
+    """Build the Flask application (imported lazily so `import upload_emulator` stays cheap)."""
+    from upload_emulator.app import create_app as _create_app
 
     return _create_app(settings)
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from emulator import errors
-from emulator.clock import parse_iso
-from emulator.ratelimit import RateLimitProfile
-from emulator.resources import fixture_path
+from upload_emulator import errors
+from upload_emulator.clock import parse_iso
+from upload_emulator.ratelimit import RateLimitProfile
+from upload_emulator.resources import fixture_path
 
 
 @dataclass(frozen=True)
