@@ -12,9 +12,10 @@ from upload_emulator.errors import ApiError
 from upload_emulator.faults import S3
 from upload_emulator.pipeline import Call, Reply
 from upload_emulator.uploads import s3_endpoint
+from upload_emulator.vendors import CONTROL_PLANE
 from upload_emulator.world import ApiKey, VendorProfile
 
-NAME = "_emulator"
+NAME = CONTROL_PLANE
 PROFILE = VendorProfile(name=NAME, dialect="problem+json", spec="emulator")
 
 
@@ -37,9 +38,7 @@ def _key_json(call: Call, key: ApiKey) -> dict:
 def get_emulator_health(call: Call) -> Reply:
     root = call.request.host_url.rstrip("/")
     vendors = [
-        {"name": v.name, "baseUrl": root + v.mount_path}
-        for v in call.emu.vendors.values()
-        if not v.name.startswith("_")
+        {"name": v.name, "baseUrl": root + v.mount_path} for v in call.emu.vendors.values() if not v.is_control_plane
     ]
     buckets = {v["name"]: call.emu.bucket_for(v["name"]) for v in vendors}
     return Reply(

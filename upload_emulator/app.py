@@ -70,7 +70,7 @@ def _mount(app: Flask, emu: Emulator, vendor: Vendor) -> None:
         mount_url = request.host_url.rstrip("/") + vendor.mount_path
         return jsonify(vendor.spec.served_document(mount_url))
 
-    spec_url = (vendor.prefix if not vendor.name.startswith("_") else vendor.mount_path) + "/openapi.json"
+    spec_url = (vendor.mount_path if vendor.is_control_plane else vendor.prefix) + "/openapi.json"
     app.add_url_rule(spec_url, endpoint=f"{vendor.name}_openapi", view_func=served_spec)
     emu.vendors[vendor.name] = vendor
 
@@ -98,7 +98,7 @@ def _routing_error(emu: Emulator, exc: HTTPException):
     else:
         err = ApiError(errors.NOT_FOUND, f"No route {request.method} {request.path}.")
     rendered = render(err, vendor.profile, request_id)
-    if not vendor.name.startswith("_"):
+    if not vendor.is_control_plane:
         emu.journal.record(
             at=isoformat(emu.clock.now()),
             requestId=request_id,
@@ -131,8 +131,7 @@ def _unexpected(emu: Emulator, exc: Exception):
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
-    if settings.single_vendor:
-        settings = settings.with_changes(vendors=(settings.single_vendor,))
+    settings = settings.with_changes(vendors=settings.served_vendors)
     emu = Emulator(settings)
     app = Flask("upload_emulator")
     app.extensions["upload_emulator"] = emu

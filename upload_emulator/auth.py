@@ -100,32 +100,43 @@ def credential_headers(schemes: dict[str, dict]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _http_word(scheme: dict) -> str | None:
+    """The word before the token in `Authorization` for this scheme ("Bearer", "Token", …), if any."""
+    if scheme.get("type") == "oauth2":
+        return "Bearer"
+    if scheme.get("type") == "http" and scheme.get("scheme"):
+        word = str(scheme["scheme"])
+        return word[:1].upper() + word[1:]
+    return None
+
+
 def credential_from(headers, schemes: dict[str, dict], scheme_names: list[str]) -> tuple[str, str]:
     """The (scheme, token) a request authenticates with, per the spec's security schemes.
 
-    A missing or malformed credential is UNAUTHENTICATED: the caller did not say who it is.
+    The `Authorization` word (Bearer, Token, …) comes from the spec's `http` scheme, so a
+    vendor with another word needs no code. A missing or malformed credential is
+    UNAUTHENTICATED: the caller did not say who it is.
     """
+    hints = []
     for name in scheme_names:
         scheme = schemes.get(name) or {}
-        bearer = scheme.get("type") == "oauth2" or (
-            scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer"
-        )
-        if bearer:
+        word = _http_word(scheme)
+        if word is not None:
+            hints.append(f"Authorization: {word} <key>")
             value = headers.get("Authorization")
             if value is None:
                 continue
             kind, _, token = value.strip().partition(" ")
-            if kind.lower() != "bearer" or not token.strip():
-                raise ApiError(
-                    errors.UNAUTHENTICATED,
-                    "The Authorization header must be 'Bearer <key>'.",
-                )
+            if kind.lower() != word.lower() or not token.strip():
+                raise ApiError(errors.UNAUTHENTICATED, f"The Authorization header must be '{word} <key>'.")
             return name, token.strip()
         if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            hints.append(f"{scheme['name']}: <key>")
             value = headers.get(scheme["name"])
             if value:
                 return name, value.strip()
-    raise ApiError(errors.UNAUTHENTICATED, "No credentials were sent. Pass Authorization: Bearer <key>.")
+    hint = " or ".join(dict.fromkeys(hints)) or "credentials"
+    raise ApiError(errors.UNAUTHENTICATED, f"No credentials were sent. Pass {hint}.")
 
 
 def authenticate(

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from upload_emulator import __version__, logs
-from upload_emulator.settings import ALL_VENDORS, Settings
+from upload_emulator.settings import Settings
+from upload_emulator.vendors import installed
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -38,7 +39,7 @@ def banner(app, settings: Settings, port: int) -> str:
     emu = emulator_of(app)
     root = f"http://{settings.host}:{port}"
     lines = [f"upload-emulator {__version__} listening on {root}", ""]
-    for vendor in (v for v in emu.vendors.values() if not v.name.startswith("_")):
+    for vendor in (v for v in emu.vendors.values() if not v.is_control_plane):
         lines.append(f"  {vendor.name:<10} {root}{vendor.mount_path}   (spec: {root}{vendor.prefix}/openapi.json)")
     lines += [
         "",
@@ -59,10 +60,9 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        asked = (settings.single_vendor,) if settings.single_vendor else settings.vendors
-        unknown = set(asked) - set(ALL_VENDORS)
+        unknown = set(settings.served_vendors) - set(installed())
         if unknown:
-            return _fail(f"unknown vendor {', '.join(sorted(unknown))}; choose from {', '.join(ALL_VENDORS)}")
+            return _fail(f"unknown vendor {', '.join(sorted(unknown))}; choose from {', '.join(installed())}")
         logs.configure(settings.log_level, settings.log_format)
         app = create_app(settings)
         server = build(app, settings.host, settings.port)
@@ -83,7 +83,7 @@ def keys(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     try:
-        worlds = [load_world(vendor, settings.fixtures_dir) for vendor in settings.vendors]
+        worlds = [load_world(vendor, settings.fixtures_dir) for vendor in settings.served_vendors]
     except (ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     for world in worlds:
@@ -97,11 +97,11 @@ def specs(args: argparse.Namespace) -> int:
         from openapi_spec_validator import validate
     except ImportError:
         return _fail("`specs` needs openapi-spec-validator: pip install 'upload-emulator[test]'")
-    from upload_emulator.resources import spec_path
+    from upload_emulator.datafiles import spec_path
     from upload_emulator.spec import Spec
 
     failed = 0
-    for name in (*ALL_VENDORS, "emulator"):
+    for name in (*installed(), "emulator"):
         path = spec_path(name)
         try:
             spec = Spec.load(path)
@@ -123,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("serve", help="serve the vendors, the S3 endpoint and the control API")
     run.add_argument("--host", help="address to bind (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
-    run.add_argument("--vendors", help=f"comma-separated vendors to serve (default {','.join(ALL_VENDORS)})")
+    run.add_argument("--vendors", help=f"comma-separated vendors to serve (default {','.join(installed())})")
     run.add_argument("--vendor", help="serve only this vendor, at the root (/v1/...), for SDKs with fixed paths")
     run.add_argument("--fixtures", help="directory of <vendor>.yaml fixtures to use instead of the shipped ones")
     run.add_argument("--strict", action="store_true", help="validate every response against the spec")

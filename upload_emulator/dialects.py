@@ -1,14 +1,14 @@
 """Render an `ApiError` in a vendor's own error shape: the only place error bodies are built.
 
 Each dialect is a small function from (error, mapping, request id, profile) to a JSON-able
-body (or XML for S3). Adding a vendor with a new shape means adding one function here.
+body (or XML for S3). A vendor with a shape of its own declares it in its module
+(`DIALECTS`); fixtures name a dialect, and `world` refuses an unknown name at start-up.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -28,29 +28,17 @@ class Rendered:
     code: str = ""
 
 
-def _phrase(status: int) -> str:
+def reason_phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
 
 
-def _scripe(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorProfile | None) -> Any:
-    body: dict[str, Any] = {"code": m.code, "message": err.message, "request_id": request_id}
-    if profile is not None and profile.docs_url:
-        body["docs_url"] = profile.docs_url.format(code=m.code)
-    details = dict(err.extra)
-    if err.field:
-        details["param"] = err.field
-    if details:
-        body["details"] = details
-    return {"error": body}
-
-
 def _problem(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorProfile | None) -> Any:
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": _phrase(m.status),
+        "title": reason_phrase(m.status),
         "status": m.status,
         "detail": err.message,
         "code": m.code,
@@ -61,28 +49,31 @@ def _problem(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorPro
     return body
 
 
-def _ctxfy(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorProfile | None) -> Any:
-    body: dict[str, Any] = {"error": _phrase(m.status), "message": err.message, "code": m.status}
-    if err.field:
-        body["details"] = [{"field": err.field, "message": err.message}]
-    if m.status >= 500:
-        body["requestId"] = request_id
-    return body
+@dataclass(frozen=True)
+class Dialect:
+    """How one vendor family shapes an error: `build(err, mapping, request_id, profile)` → JSON-able body."""
+
+    build: Callable[[ApiError, ErrorMapping, str, VendorProfile | None], Any]
+    content_type: str = "application/json"
 
 
-def _adclear(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorProfile | None) -> Any:
-    error: dict[str, Any] = {"code": m.code, "message": err.message}
-    if err.field:
-        error["details"] = [{"type": "field_error", "field": err.field, "message": err.message}]
-    return {"error": error, "correlationId": err.extra.get("correlationId", str(uuid.uuid4()))}
+# Shapes more than one vendor could share live here; a vendor's own shape lives in its
+# module's `DIALECTS` (upload_emulator/vendors/<name>.py), found by `known()`.
+SHARED = {"problem+json": Dialect(_problem, "application/problem+json")}
 
 
-JSON_DIALECTS: dict[str, tuple[Callable[..., Any], str]] = {
-    "scripe": (_scripe, "application/json"),
-    "problem+json": (_problem, "application/problem+json"),
-    "ctxfy": (_ctxfy, "application/json"),
-    "adclear": (_adclear, "application/json"),
-}
+def known() -> dict[str, Dialect]:
+    """Every dialect a fixture may name: the shared ones and each installed vendor's own."""
+    from upload_emulator.vendors import declared_dialects
+
+    return {**SHARED, **declared_dialects()}
+
+
+def field_details(err: ApiError) -> list[tuple[str, str]]:
+    """(field, message) for every offending field the error names (a validation may find several)."""
+    if err.field_errors:
+        return list(err.field_errors)
+    return [(err.field, err.message)] if err.field else []
 
 
 def render(err: ApiError, profile: VendorProfile | None, request_id: str, dialect: str | None = None) -> Rendered:
@@ -91,9 +82,9 @@ def render(err: ApiError, profile: VendorProfile | None, request_id: str, dialec
     mapping = profile.error_for(err.kind) if profile else ErrorMapping(err.kind.status, err.kind.name)
     if err.code or err.status:
         mapping = ErrorMapping(err.status or mapping.status, err.code or mapping.code)
-    build, content_type = JSON_DIALECTS[name]
-    body = json.dumps(build(err, mapping, request_id, profile)).encode()
-    return Rendered(mapping.status, body, content_type, dict(err.headers), mapping.code)
+    dialect = SHARED.get(name) or known()[name]
+    body = json.dumps(dialect.build(err, mapping, request_id, profile)).encode()
+    return Rendered(mapping.status, body, dialect.content_type, dict(err.headers), mapping.code)
 
 
 # --- S3 -----------------------------------------------------------------------------

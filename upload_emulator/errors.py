@@ -92,6 +92,8 @@ class ApiError(Exception):
     headers: dict[str, str] = _field(default_factory=dict)
     code: str | None = None
     status: int | None = None
+    # Every offending (field, message) when a check found several; `field` names the first.
+    field_errors: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         super().__init__(self.detail or self.kind.message)

@@ -113,7 +113,7 @@ class FaultStore:
 def kind_for_status(profile: VendorProfile | None, status: int) -> ErrorKind:
     """The error kind a vendor answers with at `status` (its own mapping first)."""
     if profile is not None:
-        for name, mapping in profile.errors.items():
+        for name, mapping in profile.error_map.items():
             if mapping.status == status:
                 return getattr(errors, name)
     for value in vars(errors).values():

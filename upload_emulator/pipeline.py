@@ -358,7 +358,7 @@ def journal(call: Call, reply: Reply) -> None:
         call.request_id,
         extra=fields,
     )
-    if call.vendor.name.startswith("_"):
+    if call.vendor.is_control_plane:
         return  # the control plane's own calls would only crowd the journal
     sent = call.request.headers.get("Authorization", "").partition(" ")[2]
     call.emu.journal.record(

@@ -13,16 +13,18 @@ from typing import Any
 
 from upload_emulator.auth import KeyStore
 from upload_emulator.clock import Clock
+from upload_emulator.datafiles import spec_path
 from upload_emulator.faults import FaultStore
 from upload_emulator.idempotency import IdempotencyStore
 from upload_emulator.journal import Journal
 from upload_emulator.presign import Presigner
 from upload_emulator.ratelimit import RateLimiter
-from upload_emulator.resources import spec_path
 from upload_emulator.settings import Settings
 from upload_emulator.spec import Spec
 from upload_emulator.state import ResourceStore, UploadStore
 from upload_emulator.storage import ObjectStorage
+from upload_emulator.vendors import CONTROL_PLANE
+from upload_emulator.vendors import check as check_vendor
 from upload_emulator.world import VendorProfile, World, load_world
 
 log = logging.getLogger("upload_emulator")
@@ -42,12 +44,19 @@ class Vendor:
     def mount_path(self) -> str:
         return self.prefix + self.spec.base_path
 
+    @property
+    def is_control_plane(self) -> bool:
+        """The emulator's own `/_emulator/` API, routed like a vendor but not journaled as one."""
+        return self.name == CONTROL_PLANE
+
 
 class Emulator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock = Clock()
-        self.worlds: dict[str, World] = {v: load_world(v, settings.fixtures_dir) for v in settings.vendors}
+        for vendor in settings.served_vendors:
+            check_vendor(vendor)
+        self.worlds: dict[str, World] = {v: load_world(v, settings.fixtures_dir) for v in settings.served_vendors}
         self.specs: dict[str, Spec] = {}
         self.keys = KeyStore(self.worlds)
         self.idempotency = IdempotencyStore()

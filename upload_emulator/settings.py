@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-ALL_VENDORS = ("scripe", "streamloop")
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
@@ -26,7 +25,8 @@ def env_flag(value: str | None, default: bool) -> bool:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
-    vendors: tuple[str, ...] = ALL_VENDORS
+    # Which installed vendors to serve; empty means every one (upload_emulator.vendors.installed).
+    vendors: tuple[str, ...] = ()
     # Serve this one vendor at the root (`/v1/...`) instead of under `/<vendor>/`.
     single_vendor: str | None = None
     # A directory holding `<vendor>.yaml` fixtures that replace the shipped ones.
@@ -63,6 +63,15 @@ class Settings:
             values["log_format"] = env["UPLOAD_EMULATOR_LOG_FORMAT"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def served_vendors(self) -> tuple[str, ...]:
+        """The vendors to mount: the single one, the ones asked for, or every installed one."""
+        from upload_emulator.vendors import installed
+
+        if self.single_vendor:
+            return (self.single_vendor,)
+        return self.vendors or installed()
 
     def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)

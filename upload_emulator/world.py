@@ -17,8 +17,8 @@ import yaml
 
 from upload_emulator import errors
 from upload_emulator.clock import parse_iso
+from upload_emulator.datafiles import fixture_path
 from upload_emulator.ratelimit import RateLimitProfile
-from upload_emulator.resources import fixture_path
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,12 @@ class VendorProfile:
     validation: ValidationProfile = ValidationProfile()
     max_json_body_bytes: int | None = None
     rate_limit: RateLimitProfile | None = None
-    errors: dict[str, ErrorMapping] = field(default_factory=dict)
+    error_map: dict[str, ErrorMapping] = field(default_factory=dict)
     s3_errors: dict[str, ErrorMapping] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
     def error_for(self, kind: errors.ErrorKind) -> ErrorMapping:
-        mapped = self.errors.get(kind.name)
+        mapped = self.error_map.get(kind.name)
         return mapped or ErrorMapping(kind.status, kind.name)
 
     def s3_error_for(self, kind: errors.ErrorKind) -> ErrorMapping | None:
@@ -132,6 +132,18 @@ def _mappings(raw: dict | None) -> dict[str, ErrorMapping]:
     return {name: ErrorMapping(int(m["status"]), str(m["code"])) for name, m in (raw or {}).items()}
 
 
+def _check_dialect(vendor: str, name: object) -> None:
+    """A misspelt dialect must stop start-up, not turn every later error into an HTML 500."""
+    from upload_emulator.dialects import known  # the vendors' own dialects are found lazily
+
+    dialects = known()
+    if name not in dialects:
+        raise ValueError(
+            f"fixtures for {vendor}: dialect {name!r} is not one of {', '.join(sorted(dialects))} "
+            f"(a vendor's own dialect goes in DIALECTS of upload_emulator/vendors/<name>.py)"
+        )
+
+
 def _profile(vendor: str, raw: dict) -> VendorProfile:
     auth = raw.get("auth") or {}
     versions = raw.get("versions")
@@ -140,6 +152,7 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
     for name in raw.get("errors") or {}:
         if not hasattr(errors, name):
             raise ValueError(f"fixtures for {vendor}: unknown error kind {name!r}")
+    _check_dialect(vendor, raw.get("dialect"))
     return VendorProfile(
         name=vendor,
         dialect=raw["dialect"],
@@ -171,7 +184,7 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
         ),
         max_json_body_bytes=raw.get("max_json_body_bytes"),
         rate_limit=RateLimitProfile(**raw["rate_limit"]) if raw.get("rate_limit") else None,
-        errors=_mappings(raw.get("errors")),
+        error_map=_mappings(raw.get("errors")),
         s3_errors=_mappings(raw.get("s3_errors")),
         settings=dict(raw.get("settings") or {}),
     )

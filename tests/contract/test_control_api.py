@@ -7,6 +7,7 @@ from datetime import timedelta
 from support import FULL, assert_conforms
 
 from upload_emulator.clock import parse_iso
+from upload_emulator.vendors import installed
 
 
 def test_health_lists_the_vendors_the_s3_endpoint_and_the_buckets(app, client, emu):
@@ -18,7 +19,7 @@ def test_health_lists_the_vendors_the_s3_endpoint_and_the_buckets(app, client, e
         {"name": "streamloop", "baseUrl": "http://localhost/streamloop/v1"},
     ]
     assert body["s3Endpoint"] == "http://localhost/s3"
-    assert body["buckets"] == {"scripe": emu.bucket_for("scripe"), "streamloop": emu.bucket_for("streamloop")}
+    assert body["buckets"] == {name: emu.bucket_for(name) for name in installed()}
 
 
 def test_advancing_the_clock_moves_now_and_freezing_holds_it(app, client):

@@ -60,7 +60,7 @@ def test_specs_validates_every_spec_and_lists_operations(capsys):
 def test_specs_fails_on_an_invalid_spec(capsys, monkeypatch, tmp_path):
     broken = tmp_path / "scripe.yaml"
     broken.write_text("openapi: 3.1.0\npaths: {}\n")
-    monkeypatch.setattr("upload_emulator.resources.spec_path", lambda name: broken)
+    monkeypatch.setattr("upload_emulator.datafiles.spec_path", lambda name: broken)
     assert cli.main(["specs"]) == 1
     assert "INVALID" in capsys.readouterr().err
 

@@ -13,7 +13,7 @@ SCRIPE = VendorProfile(
     dialect="scripe",
     spec="scripe",
     docs_url="https://docs.scripe.io/e#{code}",
-    errors={"SCOPE_MISSING": ErrorMapping(403, "scope_missing")},
+    error_map={"SCOPE_MISSING": ErrorMapping(403, "scope_missing")},
 )
 
 
@@ -43,7 +43,7 @@ def test_an_unmapped_kind_falls_back_to_its_own_status_and_name():
 
 def test_problem_json_has_type_title_status_detail_code():
     profile = VendorProfile(
-        name="sl", dialect="problem+json", spec="sl", errors={"NOT_FOUND": ErrorMapping(404, "NOT_FOUND")}
+        name="sl", dialect="problem+json", spec="sl", error_map={"NOT_FOUND": ErrorMapping(404, "NOT_FOUND")}
     )
     rendered = render(ApiError(errors.NOT_FOUND, "no upload u1"), profile, "req_3")
     assert rendered.content_type == "application/problem+json"
@@ -54,35 +54,6 @@ def test_problem_json_has_type_title_status_detail_code():
         "detail": "no upload u1",
         "code": "NOT_FOUND",
     }
-
-
-def test_ctxfy_errors_use_the_reason_phrase_and_numeric_code_with_a_request_id_only_on_5xx():
-    profile = VendorProfile(name="ctxfy", dialect="ctxfy", spec="ctxfy")
-    bad = body(render(ApiError(errors.MALFORMED_REQUEST, "bad size", field="size"), profile, "req_4"))
-    assert bad == {
-        "error": "Bad Request",
-        "message": "bad size",
-        "code": 400,
-        "details": [{"field": "size", "message": "bad size"}],
-    }
-    assert body(render(ApiError(errors.INTERNAL), profile, "req_5"))["requestId"] == "req_5"
-
-
-def test_adclear_errors_nest_code_and_field_details_with_a_correlation_id():
-    profile = VendorProfile(
-        name="adclear",
-        dialect="adclear",
-        spec="adclear",
-        errors={"MALFORMED_REQUEST": ErrorMapping(400, "VALIDATION_ERROR")},
-    )
-    rendered = body(
-        render(ApiError(errors.MALFORMED_REQUEST, "fileSize is required", field="fileSize"), profile, "req_6")
-    )
-    assert rendered["error"]["code"] == "VALIDATION_ERROR"
-    assert rendered["error"]["details"] == [
-        {"type": "field_error", "field": "fileSize", "message": "fileSize is required"}
-    ]
-    assert len(rendered["correlationId"]) == 36
 
 
 def test_s3_errors_are_xml_with_code_message_extras_and_request_id():

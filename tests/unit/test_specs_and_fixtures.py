@@ -5,7 +5,7 @@ from openapi_spec_validator import validate
 
 from upload_emulator.app import SpecMismatch, _mount, create_app
 from upload_emulator.auth import redact
-from upload_emulator.resources import data_dir
+from upload_emulator.datafiles import data_dir
 from upload_emulator.runtime import Emulator, Vendor
 from upload_emulator.settings import Settings, env_flag
 from upload_emulator.spec import Spec

@@ -1,11 +1,62 @@
-"""Per-vendor handlers, keyed by the operationIds of specs/<vendor>.yaml."""
+"""The installed vendors: each is `specs/<name>.yaml` + `fixtures/<name>.yaml` + a module here.
+
+Nothing else lists the vendors. A module holds the handlers keyed by the spec's
+operationIds (`HANDLERS`) and, when the vendor's error shape is its own, the dialect
+that renders it (`DIALECTS`). `check` tells at start-up, in one message, what is missing.
+"""
 
 from __future__ import annotations
 
+import pkgutil
+from functools import cache
 from importlib import import_module
+from types import ModuleType
+
+from upload_emulator.datafiles import data_dir
+
+CONTROL_PLANE = "_emulator"
+
+
+class VendorSetupError(ValueError):
+    """A vendor is installed incompletely (a missing spec, fixture or handler table)."""
+
+
+@cache
+def installed() -> tuple[str, ...]:
+    """Every vendor module in this package, in name order (the spec and fixture are checked later)."""
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
+
+
+def module_for(vendor: str) -> ModuleType:
+    if vendor == CONTROL_PLANE:
+        return import_module("upload_emulator.admin")
+    if vendor not in installed():
+        raise VendorSetupError(f"unknown vendor {vendor!r}; installed: {', '.join(installed())}")
+    return import_module(f"{__name__}.{vendor}")
 
 
 def handlers_for(vendor: str) -> dict:
     """A copy of the vendor's handler table: each app owns its own (a test may swap one in)."""
-    module = "upload_emulator.admin" if vendor.startswith("_") else f"upload_emulator.vendors.{vendor}"
-    return dict(import_module(module).HANDLERS)
+    return dict(module_for(vendor).HANDLERS)
+
+
+def declared_dialects() -> dict:
+    """Every dialect a vendor module declares, by name (see `dialects.Dialect`)."""
+    found: dict = {}
+    for vendor in installed():
+        found.update(getattr(module_for(vendor), "DIALECTS", {}))
+    return found
+
+
+def check(vendor: str) -> None:
+    """Raise VendorSetupError naming each piece of `vendor` that is missing."""
+    module = module_for(vendor)
+    problems = []
+    if not isinstance(getattr(module, "HANDLERS", None), dict):
+        problems.append(f"upload_emulator/vendors/{vendor}.py has no HANDLERS table")
+    if not (data_dir("specs") / f"{vendor}.yaml").is_file():
+        problems.append(f"specs/{vendor}.yaml is missing")
+    if not (data_dir("fixtures") / f"{vendor}.yaml").is_file():
+        problems.append(f"fixtures/{vendor}.yaml is missing")
+    if problems:
+        raise VendorSetupError(f"vendor {vendor!r} is incomplete: " + "; ".join(problems))

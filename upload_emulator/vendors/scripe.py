@@ -12,8 +12,10 @@ from typing import Any
 
 from upload_emulator import errors, uploads
 from upload_emulator.clock import isoformat
+from upload_emulator.dialects import Dialect
 from upload_emulator.errors import ApiError
 from upload_emulator.pipeline import Call, Reply
+from upload_emulator.world import ErrorMapping, VendorProfile
 
 VENDOR = "scripe"
 PREVIEW_CHARS = 280
@@ -83,6 +85,19 @@ def create_upload(call: Call) -> Reply:
             }
         },
     )
+
+
+def error_body(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorProfile | None) -> dict:
+    """Scripe's envelope: `{"error": {code, message, request_id, docs_url, details}}`."""
+    body: dict[str, Any] = {"code": m.code, "message": err.message, "request_id": request_id}
+    if profile is not None and profile.docs_url:
+        body["docs_url"] = profile.docs_url.format(code=m.code)
+    details = dict(err.extra)
+    if err.field:
+        details["param"] = err.field
+    if details:
+        body["details"] = details
+    return {"error": body}
 
 
 # --- sources, knowledge and the jobs that ingest them --------------------------------
@@ -226,3 +241,5 @@ HANDLERS = {
     "getSource": get_source,
     "getJob": get_job,
 }
+
+DIALECTS = {"scripe": Dialect(error_body)}
