@@ -11,7 +11,7 @@ from upload_emulator.clock import isoformat, parse_iso
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import S3
 from upload_emulator.pipeline import Call, Reply
-from upload_emulator.uploads import s3_endpoint
+from upload_emulator.uploads import new_id, s3_endpoint
 from upload_emulator.vendors import CONTROL_PLANE
 from upload_emulator.world import ApiKey, VendorProfile
 
@@ -79,14 +79,18 @@ def list_keys(call: Call) -> Reply:
     return Reply(200, {"data": [_key_json(call, k) for k in call.emu.keys.all(call.params.get("vendor"))]})
 
 
-def create_key(call: Call) -> Reply:
-    body = call.body
-    if body["vendor"] not in call.emu.worlds:
-        raise ApiError(errors.UNPROCESSABLE, f"vendor must be one of {', '.join(call.emu.worlds)}", field="vendor")
+def _expiry(body: dict):
+    """The body's `expiresAt` as a datetime (None when absent or null)."""
     try:
-        expires_at = parse_iso(body["expiresAt"]) if body.get("expiresAt") else None
+        return parse_iso(body["expiresAt"]) if body.get("expiresAt") else None
     except ValueError:
         raise ApiError(errors.MALFORMED_REQUEST, "expiresAt must be an ISO 8601 date-time", field="expiresAt") from None
+
+
+def create_key(call: Call) -> Reply:
+    body = call.body
+    _vendor_named(call, body["vendor"])
+    expires_at = _expiry(body)
     key = call.emu.keys.create_key(
         body["vendor"],
         body["workspace"],
@@ -96,6 +100,7 @@ def create_key(call: Call) -> Reply:
         expires_at=expires_at,
         kind=body.get("kind", "api_key"),
         description=body.get("description", ""),
+        created_at=call.now,
     )
     return Reply(201, _key_json(call, key))
 
@@ -183,7 +188,79 @@ def delete_fault(call: Call) -> Reply:
     return Reply(204)
 
 
+def _vendor_named(call: Call, name: str, field: str = "vendor") -> str:
+    if name not in call.emu.worlds:
+        raise ApiError(errors.UNPROCESSABLE, f"{field} must be one of {', '.join(call.emu.worlds)}", field=field)
+    return name
+
+
+def change_key(call: Call) -> Reply:
+    """Revoke, reactivate or (re)set the expiry of any vendor's key, as a test needs mid-run."""
+    body, key_id = call.body, call.params["keyId"]
+    owner = next((k.vendor for k in call.emu.keys.all() if k.id == key_id), None)
+    if owner is None:
+        raise ApiError(errors.NOT_FOUND, f"no key {key_id}")
+    changes: dict = {}
+    if "status" in body:
+        changes["status"] = body["status"]
+        changes["revoked_at"] = call.now if body["status"] == "revoked" else None
+    if "expiresAt" in body:
+        changes["expires_at"] = _expiry(body)
+    key = call.emu.keys.change(owner, key_id, **changes)
+    return Reply(200, _key_json(call, key))
+
+
+def create_outcome(call: Call) -> Reply:
+    body = call.body
+    rule = call.emu.outcomes.add(
+        vendor=_vendor_named(call, body["vendor"]),
+        kind=body["kind"],
+        result=body["result"],
+        match=dict(body.get("match") or {}),
+        error_code=body.get("errorCode"),
+        error_message=body.get("errorMessage"),
+        times=body.get("times"),
+    )
+    return Reply(201, rule.as_json())
+
+
+def list_outcomes(call: Call) -> Reply:
+    return Reply(200, {"data": [rule.as_json() for rule in call.emu.outcomes.all()]})
+
+
+def clear_outcomes(call: Call) -> Reply:
+    call.emu.outcomes.clear()
+    return Reply(204)
+
+
+def delete_outcome(call: Call) -> Reply:
+    if not call.emu.outcomes.remove(call.params["outcomeId"]):
+        raise ApiError(errors.NOT_FOUND, f"no outcome {call.params['outcomeId']}")
+    return Reply(204)
+
+
+def list_deliveries(call: Call) -> Reply:
+    found = call.emu.callbacks.all(call.params.get("vendor"))
+    return Reply(200, {"data": [d.as_json() for d in found]})
+
+
+def create_space(call: Call) -> Reply:
+    """A space (Ctxfy's container for sources) in a workspace, as the vendor's dashboard would make."""
+    body = call.body
+    vendor = _vendor_named(call, body["vendor"])
+    space = {"id": new_id("spc_", 20), "name": body.get("name") or "Space"}
+    call.emu.resources.put(vendor, "space", body["workspace"], space)
+    return Reply(201, {"id": space["id"], "vendor": vendor, "workspace": body["workspace"], "name": space["name"]})
+
+
 HANDLERS = {
+    "changeKey": change_key,
+    "createOutcome": create_outcome,
+    "listOutcomes": list_outcomes,
+    "clearOutcomes": clear_outcomes,
+    "deleteOutcome": delete_outcome,
+    "listDeliveries": list_deliveries,
+    "createSpace": create_space,
     "createFault": create_fault,
     "listFaults": list_faults,
     "clearFaults": clear_faults,

@@ -62,6 +62,7 @@ class KeyStore:
         expires_at: datetime | None = None,
         kind: str = "api_key",
         description: str = "",
+        created_at: datetime | None = None,
     ) -> ApiKey:
         """Mint a key; an unknown workspace is created, and `plan` sets the workspace's plan."""
         profile = self._worlds[vendor].profile
@@ -77,6 +78,7 @@ class KeyStore:
             expires_at=expires_at,
             kind=kind,
             description=description,
+            created_at=created_at,
         )
         with self._lock:
             current = self._workspaces.get((vendor, workspace))
@@ -87,6 +89,26 @@ class KeyStore:
             self._workspaces[(vendor, workspace)] = current
             self._keys[(vendor, secret)] = key
         return key
+
+    def by_id(self, vendor: str, key_id: str) -> ApiKey | None:
+        return next((k for k in self.all(vendor) if k.id == key_id), None)
+
+    def change(self, vendor: str, key_id: str, **changes) -> ApiKey | None:
+        """Replace a key's fields (status, expires_at, revoked_at, …); None when there is no such key."""
+        with self._lock:
+            found = next((k for (v, _), k in self._keys.items() if v == vendor and k.id == key_id), None)
+            if found is None:
+                return None
+            changed = replace(found, **changes)
+            self._keys[(vendor, found.secret)] = changed
+        return changed
+
+    def revoke(self, vendor: str, key_id: str, now: datetime) -> ApiKey | None:
+        """Revoke at once (a revoked key stays revoked: the first revocation time is kept)."""
+        current = self.by_id(vendor, key_id)
+        if current is None or current.is_revoked:
+            return current
+        return self.change(vendor, key_id, status="revoked", revoked_at=now)
 
 
 def credential_headers(schemes: dict[str, dict]) -> list[str]:

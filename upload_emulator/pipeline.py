@@ -107,6 +107,14 @@ def apply_faults(call: Call) -> None:
         raise ApiError(kind, code=code, status=rule.status, headers=headers)
 
 
+def _caller_plan(call: Call, sent: str) -> str | None:
+    """The plan of the key a credential names, if it is one (for per-plan budgets)."""
+    token = sent.partition(" ")[2].strip() or sent.strip()
+    key = call.emu.keys.find(call.vendor.name, token)
+    workspace = call.emu.keys.workspace(call.vendor.name, key.workspace) if key else None
+    return workspace.plan if workspace else None
+
+
 def charge_rate_limit(call: Call) -> None:
     """Count the request against its caller's budget (the credential sent, else the address)."""
     rules = call.profile.rate_limit
@@ -114,13 +122,17 @@ def charge_rate_limit(call: Call) -> None:
         return
     carriers = credential_headers(call.vendor.spec.document.get("components", {}).get("securitySchemes", {}))
     sent = next((call.request.headers[h] for h in carriers if call.request.headers.get(h)), None)
+    plan = _caller_plan(call, sent) if sent and rules.plans else None
+    limit, bucket = rules.budget(call.op.operation_id, plan)
+    if limit is None:
+        return
     caller = ("credential", hashlib.sha256(sent.encode()).hexdigest()) if sent else ("addr", call.request.remote_addr)
-    verdict = call.emu.ratelimits.charge((call.vendor.name, *caller), rules, call.now)
-    call.extra_headers.update(headers_for(rules, verdict))
+    verdict = call.emu.ratelimits.charge((call.vendor.name, bucket, *caller), limit, rules.window_s, call.now)
+    call.extra_headers.update(headers_for(rules, limit, verdict))
     if not verdict.allowed:
         raise ApiError(
             errors.RATE_LIMITED,
-            f"Rate limit of {rules.limit} requests per {rules.window_s} s exceeded; retry in {verdict.reset_s} s.",
+            f"Rate limit of {limit} requests per {rules.window_s} s exceeded; retry in {verdict.reset_s} s.",
             headers={"Retry-After": str(verdict.reset_s)},
         )
 
@@ -174,8 +186,11 @@ def check_scope(call: Call) -> None:
 
 
 def read_body(call: Call) -> None:
-    """Read a JSON body, refusing (413) past the vendor's cap without reading it all."""
-    if not call.op.body_media_types:
+    """Read a JSON body, refusing (413) past the vendor's cap without reading it all.
+
+    A raw body (Adclear's chunks) is left in the stream for the handler to read.
+    """
+    if not any("json" in media for media in call.op.body_media_types):
         return
     cap = call.profile.max_json_body_bytes or call.emu.settings.max_json_body_bytes
     declared = call.request.content_length
@@ -198,12 +213,12 @@ def check_request(call: Call) -> None:
             call.path_params,
             reject_unknown_query=call.profile.validation.reject_unknown_query,
         )
-        if call.op.body_media_types:
+        if any("json" in media for media in call.op.body_media_types):
             call.body = parse_json_body(call.op, call.request.content_type, call.raw_body)
     except RequestInvalid as bad:
         rules = call.profile.validation
         kind_name = rules.keyword_kinds.get(bad.keyword, rules.default_kind) if bad.in_body else rules.default_kind
-        raise ApiError(getattr(errors, kind_name), bad.message, field=bad.field) from None
+        raise ApiError(getattr(errors, kind_name), bad.message, field=bad.field, field_errors=bad.problems) from None
 
 
 def begin_idempotency(call: Call) -> Reply | None:

@@ -9,16 +9,33 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
 class RateLimitProfile:
-    limit: int
-    window_s: int
-    # "ietf": RateLimit-* on every response (Streamloop). "x": X-RateLimit-* on every response.
+    """A vendor's budgets: one per caller, or per caller and operation where `operations` says so.
+
+    `plans` gives the limit by the caller's plan (Ctxfy: FREE 10, PRO 100); `operations`
+    gives an operation a budget of its own, or none at all with null (Adclear: initiation
+    30/min, chunk PUTs unlimited).
+    """
+
+    limit: int | None
+    window_s: int = 60
+    # "ietf": RateLimit-* on every response (Streamloop). "x": X-RateLimit-* (Ctxfy).
     headers: str = "ietf"
+    plans: dict[str, int] = field(default_factory=dict)
+    operations: dict[str, int | None] = field(default_factory=dict)
+
+    def budget(self, operation_id: str, plan: str | None) -> tuple[int | None, str]:
+        """(limit, bucket name) for one request; a None limit means it is not counted."""
+        if operation_id in self.operations:
+            return self.operations[operation_id], operation_id
+        if plan is not None and plan in self.plans:
+            return self.plans[plan], "*"
+        return self.limit, "*"
 
 
 @dataclass(frozen=True)
@@ -43,19 +60,19 @@ class RateLimiter:
         with self._lock:
             self._windows.clear()
 
-    def charge(self, bucket: tuple, rules: RateLimitProfile, now: datetime) -> Verdict:
+    def charge(self, bucket: tuple, limit: int, window_s: int, now: datetime) -> Verdict:
         """Count one request against `bucket`; refused requests count too (as on real APIs)."""
         with self._lock:
             started, used = self._windows.get(bucket, (now, 0))
-            if now >= started + timedelta(seconds=rules.window_s):
+            if now >= started + timedelta(seconds=window_s):
                 started, used = now, 0
             used += 1
             self._windows[bucket] = (started, used)
             if len(self._windows) > self._max_windows:
-                self._prune(now, rules.window_s)
-        ends = started + timedelta(seconds=rules.window_s)
+                self._prune(now, window_s)
+        ends = started + timedelta(seconds=window_s)
         reset_s = max(1, math.ceil((ends - now).total_seconds()))
-        return Verdict(used <= rules.limit, max(0, rules.limit - used), reset_s)
+        return Verdict(used <= limit, max(0, limit - used), reset_s)
 
     def _prune(self, now: datetime, window_s: int) -> None:
         ended = [b for b, (started, _) in self._windows.items() if now >= started + timedelta(seconds=window_s)]
@@ -66,17 +83,17 @@ class RateLimiter:
         return len(self._windows)
 
 
-def headers_for(rules: RateLimitProfile, verdict: Verdict) -> dict[str, str]:
+def headers_for(rules: RateLimitProfile, limit: int, verdict: Verdict) -> dict[str, str]:
     if rules.headers == "x":
         return {
-            "X-RateLimit-Limit": str(rules.limit),
+            "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(verdict.remaining),
             "X-RateLimit-Reset": str(verdict.reset_s),
         }
     return {
-        "RateLimit-Limit": str(rules.limit),
+        "RateLimit-Limit": str(limit),
         "RateLimit-Remaining": str(verdict.remaining),
         "RateLimit-Reset": str(verdict.reset_s),
-        "RateLimit": f"limit={rules.limit}, remaining={verdict.remaining}, reset={verdict.reset_s}",
-        "RateLimit-Policy": f"{rules.limit};w={rules.window_s}",
+        "RateLimit": f"limit={limit}, remaining={verdict.remaining}, reset={verdict.reset_s}",
+        "RateLimit-Policy": f"{limit};w={rules.window_s}",
     }

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from upload_emulator.auth import KeyStore
+from upload_emulator.callbacks import CallbackDispatcher
 from upload_emulator.clock import Clock
 from upload_emulator.datafiles import spec_path
 from upload_emulator.faults import FaultStore
 from upload_emulator.idempotency import IdempotencyStore
 from upload_emulator.journal import Journal
+from upload_emulator.outcomes import OutcomeStore
 from upload_emulator.presign import Presigner
 from upload_emulator.ratelimit import RateLimiter
 from upload_emulator.settings import Settings
@@ -64,6 +66,8 @@ class Emulator:
         self.resources = ResourceStore()
         self.journal = Journal(settings.journal_size)
         self.faults = FaultStore()
+        self.outcomes = OutcomeStore()
+        self.callbacks = CallbackDispatcher(self.clock)
         self.ratelimits = RateLimiter()
         self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
         self.presigner = Presigner(settings.s3_access_key, settings.s3_secret_key, settings.s3_region)
@@ -74,6 +78,12 @@ class Emulator:
             uploads = world.profile.settings.get("uploads")
             if uploads:
                 self.storage.ensure_bucket(self.bucket_for(world.profile.name))
+        self._seed_resources()
+
+    def _seed_resources(self) -> None:
+        for vendor, world in self.worlds.items():
+            for kind, workspace, fields in world.resources:
+                self.resources.put(vendor, kind, workspace, dict(fields))
 
     def spec(self, name: str) -> Spec:
         if name not in self.specs:
@@ -97,17 +107,21 @@ class Emulator:
         return taken
 
     def reset(self) -> None:
-        """Back to the fixtures: keys, uploads, resources, stored objects, journal, faults, clock."""
+        """Back to the fixtures: keys, uploads, resources, objects, journal, faults, outcomes, callbacks, clock."""
         self.keys.reset()
         self.idempotency.reset()
         self.uploads.reset()
         self.resources.reset()
+        self._seed_resources()
         self.storage.reset()
         self.journal.clear()
         self.faults.clear()
+        self.outcomes.clear()
+        self.callbacks.reset()
         self.ratelimits.reset()
         self.clock.reset()
         self.take_server_errors()
 
     def close(self) -> None:
+        self.callbacks.close()
         self.storage.close()

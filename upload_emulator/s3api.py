@@ -177,7 +177,15 @@ class _S3Call:
         return response
 
 
-def _authorize_read(call: _S3Call) -> None:
+def _is_public(emu: Emulator, bucket: str | None, key: str | None) -> bool:
+    """An object whose upload the vendor made public-read (Ctxfy's publicUrl): anyone may GET it."""
+    if bucket is None or key is None or request.method not in ("GET", "HEAD"):
+        return False
+    record = emu.uploads.for_object(bucket, key)
+    return record is not None and bool(record.extra.get("public_read"))
+
+
+def _authorize_read(call: _S3Call, bucket: str | None = None, key: str | None = None) -> None:
     path, query = raw_target(request)
     if "X-Amz-Signature" in request.args:
         call.emu.presigner.verify_query(
@@ -185,6 +193,8 @@ def _authorize_read(call: _S3Call) -> None:
         )
     elif "Authorization" in request.headers:
         call.emu.presigner.verify_header(request.method, request.host, path, query, request.headers)
+    elif _is_public(call.emu, bucket, key):
+        return
     else:
         raise ApiError(
             errors.ACCESS_DENIED,
@@ -268,13 +278,13 @@ def _object_headers(obj) -> dict[str, str]:
     }
 
 
-def _open_read(operation: str, bucket: str | None = None) -> tuple[_S3Call, Response | None]:
-    """The shared start of every signed read: a fault, the signature, the bucket."""
+def _open_read(operation: str, bucket: str | None = None, key: str | None = None) -> tuple[_S3Call, Response | None]:
+    """The shared start of every signed (or public-read) read: a fault, the signature, the bucket."""
     call = _S3Call(_emu(), operation)
     if (injected := call.inject()) is not None:
         return call, injected
     try:
-        _authorize_read(call)
+        _authorize_read(call, bucket, key)
         if bucket is not None and not call.emu.storage.has_bucket(bucket):
             raise ApiError(errors.NO_SUCH_BUCKET, extra={"BucketName": bucket})
     except ApiError as err:
@@ -310,7 +320,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 def get_object(bucket: str, key: str, head: bool) -> Response:
-    call, refused = _open_read("HeadObject" if head else "GetObject", bucket)
+    call, refused = _open_read("HeadObject" if head else "GetObject", bucket, key)
     obj = None if refused else call.emu.storage.head(bucket, key)
     if refused is None and obj is None:
         refused = call.error(ApiError(errors.NO_SUCH_KEY, extra={"Key": key}))

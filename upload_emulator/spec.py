@@ -31,12 +31,23 @@ class RequestInvalid(Exception):
     as business rules (422) but any bad parameter as a malformed request (400).
     """
 
-    def __init__(self, message: str, field: str | None = None, keyword: str = "type", in_body: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        keyword: str = "type",
+        in_body: bool = True,
+        problems: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.keyword = keyword
         self.in_body = in_body
+        # Every offending (field, message), the best match first: some vendors list them all.
+        if not problems and field:
+            problems = ((field, message),)
+        self.problems = problems
 
 
 def _pointer(*parts: str) -> str:
@@ -253,15 +264,25 @@ def _describe(error: ValidationError) -> tuple[str, str | None]:
     return (f"{name}: {error.message}" if name else error.message), name
 
 
-def check_instance(validator: Draft202012Validator, instance: Any, prefix: str | None = None) -> None:
-    error = best_match(validator.iter_errors(instance))
-    if error is None:
-        return
+def _named(error: ValidationError, prefix: str | None) -> tuple[str, str | None]:
     message, name = _describe(error)
     if prefix:
         name = prefix if name is None else f"{prefix}.{name}"
         message = f"{prefix}: {error.message}" if name == prefix else message
-    raise RequestInvalid(message, name, str(error.validator))
+    return message, name
+
+
+def check_instance(validator: Draft202012Validator, instance: Any, prefix: str | None = None) -> None:
+    found = list(validator.iter_errors(instance))
+    error = best_match(found)
+    if error is None:
+        return
+    message, name = _named(error, prefix)
+    problems: dict[str, str] = {}
+    for each in [error, *found]:  # the best match first, then one message per other field
+        each_message, each_name = _named(each, prefix)
+        problems.setdefault(each_name or "body", each_message)
+    raise RequestInvalid(message, name, str(error.validator), problems=tuple(problems.items()))
 
 
 def _coerce(raw: str, schema: dict, name: str) -> Any:

@@ -86,6 +86,8 @@ class ApiKey:
     kind: str = "api_key"
     description: str = ""
     member_of: frozenset[str] = frozenset()  # other workspaces the key's user belongs to
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
 
     @property
     def is_revoked(self) -> bool:
@@ -126,6 +128,8 @@ class World:
     profile: VendorProfile
     workspaces: tuple[Workspace, ...]
     keys: tuple[ApiKey, ...]
+    # Vendor resources the world starts with (Ctxfy's spaces): (kind, workspace, fields).
+    resources: tuple[tuple[str, str, dict[str, Any]], ...] = ()
 
 
 def _mappings(raw: dict | None) -> dict[str, ErrorMapping]:
@@ -220,4 +224,11 @@ def load_world(vendor: str, fixtures_dir: Path | None = None) -> World:
     for key in keys:
         if not key.workspaces <= known:
             raise ValueError(f"fixtures {path}: key {key.id} names unknown workspace {key.workspace}")
-    return World(profile=profile, workspaces=workspaces, keys=keys)
+    resources = []
+    for kind, items in (raw.get("resources") or {}).items():
+        for item in items or ():
+            if item.get("workspace") not in known or "id" not in item:
+                raise ValueError(f"fixtures {path}: each {kind} needs an id and a known workspace, got {item}")
+            fields = {k: v for k, v in item.items() if k != "workspace"}
+            resources.append((str(kind), str(item["workspace"]), fields))
+    return World(profile=profile, workspaces=workspaces, keys=keys, resources=tuple(resources))

@@ -97,3 +97,46 @@ def test_the_journal_can_be_filtered_and_cleared(client, scripe):
     assert len(client.get("/_emulator/requests?limit=1").json["data"]) == 1
     assert client.delete("/_emulator/requests").status_code == 204
     assert client.get("/_emulator/requests").json["data"] == []
+
+
+def test_a_key_can_be_revoked_and_expired_mid_test_and_its_vendor_answers_401(app, client, emu):
+    minted = client.post(
+        "/_emulator/keys", json={"vendor": "scripe", "workspace": "org_acme", "scopes": ["sources:write"]}
+    )
+    key = minted.json
+    auth = {"Authorization": f"Bearer {key['key']}"}
+    assert client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=auth).status_code == 200
+    revoked = client.patch(f"/_emulator/keys/{key['id']}", json={"status": "revoked"})
+    assert_conforms(app, "changeKey", revoked)
+    assert revoked.json["status"] == "revoked"
+    answer = client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=auth)
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "key_revoked"
+    client.patch(f"/_emulator/keys/{key['id']}", json={"status": "active"})
+    soon = (emu.clock.now() + timedelta(seconds=60)).isoformat()
+    client.patch(f"/_emulator/keys/{key['id']}", json={"expiresAt": soon})
+    assert client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=auth).status_code == 200
+    emu.clock.advance(61)
+    answer = client.post("/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=auth)
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "key_expired"
+
+
+def test_changing_a_key_that_does_not_exist_is_404(app, client):
+    response = client.patch("/_emulator/keys/key_nope", json={"status": "revoked"})
+    assert_conforms(app, "changeKey", response)
+    assert response.status_code == 404
+
+
+def test_outcome_rules_are_created_listed_and_removed(app, client):
+    created = client.post(
+        "/_emulator/outcomes", json={"vendor": "scripe", "kind": "job", "result": "FAILED", "times": 1}
+    )
+    assert_conforms(app, "createOutcome", created)
+    assert created.status_code == 201 and created.json["remaining"] == 1
+    listed = client.get("/_emulator/outcomes")
+    assert_conforms(app, "listOutcomes", listed)
+    assert [o["id"] for o in listed.json["data"]] == [created.json["id"]]
+    assert client.delete(f"/_emulator/outcomes/{created.json['id']}").status_code == 204
+    assert client.delete(f"/_emulator/outcomes/{created.json['id']}").status_code == 404
+    bad = client.post("/_emulator/outcomes", json={"vendor": "nosuch", "kind": "job", "result": "FAILED"})
+    assert_conforms(app, "createOutcome", bad)
+    assert bad.status_code == 422
