@@ -12,7 +12,7 @@ from upload_emulator.errors import ApiError
 from upload_emulator.faults import S3
 from upload_emulator.pipeline import Call, Reply
 from upload_emulator.uploads import new_id, s3_endpoint
-from upload_emulator.vendors import CONTROL_PLANE
+from upload_emulator.vendors import CONTROL_PLANE, module_for
 from upload_emulator.world import ApiKey, VendorProfile
 
 NAME = CONTROL_PLANE
@@ -211,9 +211,18 @@ def change_key(call: Call) -> Reply:
 
 
 def create_outcome(call: Call) -> Reply:
+    """A vendor lists the work a test may steer and how it may end (`OUTCOMES` in its module)."""
     body = call.body
+    vendor = _vendor_named(call, body["vendor"])
+    steerable = getattr(module_for(vendor), "OUTCOMES", {})
+    if body["kind"] not in steerable:
+        kinds = ", ".join(steerable) or "nothing"
+        raise ApiError(errors.UNPROCESSABLE, f"{vendor} work that can be steered: {kinds}", field="kind")
+    if body["result"] not in steerable[body["kind"]]:
+        results = ", ".join(steerable[body["kind"]])
+        raise ApiError(errors.UNPROCESSABLE, f"a {vendor} {body['kind']} may end {results}", field="result")
     rule = call.emu.outcomes.add(
-        vendor=_vendor_named(call, body["vendor"]),
+        vendor=vendor,
         kind=body["kind"],
         result=body["result"],
         match=dict(body.get("match") or {}),

@@ -272,6 +272,23 @@ def _named(error: ValidationError, prefix: str | None) -> tuple[str, str | None]
     return message, name
 
 
+def _each_missing(error: ValidationError) -> list[ValidationError]:
+    """A `required` error names every missing property at once; split it, one per field."""
+    if error.validator != "required" or not isinstance(error.instance, dict):
+        return [error]
+    missing = [n for n in error.validator_value if n not in error.instance]
+    return [
+        ValidationError(
+            f"{n!r} is a required property",
+            validator="required",
+            validator_value=[n],
+            instance=error.instance,
+            path=error.absolute_path,
+        )
+        for n in missing
+    ] or [error]
+
+
 def check_instance(validator: Draft202012Validator, instance: Any, prefix: str | None = None) -> None:
     found = list(validator.iter_errors(instance))
     error = best_match(found)
@@ -280,8 +297,9 @@ def check_instance(validator: Draft202012Validator, instance: Any, prefix: str |
     message, name = _named(error, prefix)
     problems: dict[str, str] = {}
     for each in [error, *found]:  # the best match first, then one message per other field
-        each_message, each_name = _named(each, prefix)
-        problems.setdefault(each_name or "body", each_message)
+        for one in _each_missing(each):
+            each_message, each_name = _named(one, prefix)
+            problems.setdefault(each_name or "body", each_message)
     raise RequestInvalid(message, name, str(error.validator), problems=tuple(problems.items()))
 
 

@@ -52,8 +52,12 @@ def create_record(
     key_template: str,
     now: datetime,
     ttl_s: int | None = None,
+    key_fields: dict[str, str] | None = None,
 ) -> UploadRecord:
-    """Record an upload waiting for bytes; `ttl_s` None means the handle itself never expires."""
+    """Record an upload waiting for bytes; `ttl_s` None means the handle itself never expires.
+
+    `key_template` may use {workspace}, {upload_id} and any of `key_fields`.
+    """
     return emu.uploads.add(
         UploadRecord(
             id=upload_id,
@@ -64,16 +68,21 @@ def create_record(
             created_at=now,
             expires_at=None if ttl_s is None else now + timedelta(seconds=ttl_s),
             bucket=emu.bucket_for(vendor),
-            key=key_template.format(workspace=workspace, upload_id=upload_id),
+            key=key_template.format(workspace=workspace, upload_id=upload_id, **(key_fields or {})),
         )
     )
+
+
+def object_url(record: UploadRecord, *, scheme: str, host: str) -> str:
+    """The record's object on the emulator's S3 endpoint, path-style, as the client's host reaches it."""
+    return f"{s3_endpoint(scheme, host)}/{record.bucket}/{quote(record.key, safe='/~')}"
 
 
 def presign_put(emu: Emulator, record: UploadRecord, *, scheme: str, host: str, ttl_s: int, now: datetime) -> str:
     """A presigned PUT URL for the record's object, signed for its content type and this host."""
     return emu.presigner.mint(
         "PUT",
-        f"{s3_endpoint(scheme, host)}/{record.bucket}/{quote(record.key, safe='/~')}",
+        object_url(record, scheme=scheme, host=host),
         {"Content-Type": record.content_type, "host": host},
         ttl_s,
         now,

@@ -217,6 +217,7 @@ def load_world(vendor: str, fixtures_dir: Path | None = None) -> World:
             kind=k.get("kind", "api_key"),
             description=k.get("description", ""),
             member_of=frozenset(k.get("member_of") or ()),
+            created_at=parse_iso(k["created_at"]) if k.get("created_at") else None,
         )
         for k in raw.get("keys") or ()
     )
