@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import Scripe, Streamloop, make_app
+from support import Ctxfy, Scripe, Streamloop, make_app
 
 from upload_emulator.app import emulator_of
 
@@ -37,3 +37,8 @@ def scripe(client, emu):
 @pytest.fixture
 def streamloop(client):
     return Streamloop(client)
+
+
+@pytest.fixture
+def ctxfy(client):
+    return Ctxfy(client)

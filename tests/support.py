@@ -88,7 +88,9 @@ def assert_conforms(app, operation_id: str, response, vendor: str | None = None)
     ]
     assert len(found) == 1, f"{operation_id} names {len(found)} operations; pass vendor="
     owner, op = found[0]
-    body = response.get_json(silent=True)
+    body = (
+        response.get_json(silent=True) if "json" in (response.content_type or "") else response.get_data(as_text=True)
+    )
     problems = response_problems(op, response.status_code, response.content_type or "", body)
     assert not problems, problems
     documented = owner.spec.response_headers(op, response.status_code)
@@ -188,3 +190,92 @@ def raw_put(url: str, content_type: str, content_length: int, body: bytes) -> by
         except OSError:
             pass
     return received
+
+
+ADA = "ctx_test_ada_main_key_0001"
+ADA_REVOKED = "ctx_test_ada_revoked_key_02"
+ADA_EXPIRED = "ctx_test_ada_expired_key_03"
+BOB = "ctx_test_bob_main_key_0004"
+ADA_SPACE = "spc_ada_research"
+BOB_SPACE = "spc_bob_notes"
+
+
+@dataclass
+class Ctxfy:
+    """Ctxfy calls as a test reads them (Ada's key unless told otherwise)."""
+
+    client: object
+    base: str = "/ctxfy"
+
+    def call(self, method: str, path: str, key: str | None = ADA, headers=None, **kw):
+        sent = dict(headers or {})
+        if key is not None:
+            sent.setdefault("Authorization", f"Bearer {key}")
+        return self.client.open(self.base + path, method=method, headers=sent, **kw)
+
+    def presign(self, key: str | None = ADA, **body):
+        body = {"filename": "notes.txt", "contentType": "text/plain", "size": 5, **body}
+        return self.call("POST", "/v1/upload/s3", key, json=body)
+
+    def put(self, url: str, data: bytes, content_type: str = "text/plain"):
+        target = urlsplit(url)
+        return self.client.put(f"{target.path}?{target.query}", data=data, headers={"Content-Type": content_type})
+
+    def uploaded(self, data: bytes = b"hello", content_type: str = "text/plain", key: str = ADA) -> dict:
+        minted = self.presign(key, contentType=content_type, size=len(data)).json
+        assert self.put(minted["uploadUrl"], data, content_type).status_code == 200
+        return minted
+
+    def source(self, space: str = ADA_SPACE, key: str = ADA, **body):
+        return self.call("POST", f"/v1/spaces/{space}/sources", key, json=body)
+
+    def file_source(self, file_key: str, space: str = ADA_SPACE, key: str = ADA, **instructions):
+        return self.source(space, key, type="FILE", initial_data={"data": file_key}, instructions=instructions)
+
+
+def assert_ctxfy_error(response, status: int, *fields: str) -> dict:
+    """Ctxfy's envelope: reason phrase, message, numeric code, a detail per offending field."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.json
+    assert body["code"] == status and body["message"]
+    assert body["error"] == {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}.get(
+        status, body["error"]
+    )
+    named = [d["field"] for d in body.get("details", [])]
+    assert set(fields) <= set(named), named
+    assert ("requestId" in body) == (status >= 500)
+    return body
+
+
+@dataclass(frozen=True)
+class VendorCase:
+    """What the shared tests need to know of one vendor: a write to hit, how to sign it, its error shape."""
+
+    write_path: str
+    auth: dict
+    surrogate_body: bytes  # a valid write whose one string holds a lone surrogate escape
+    is_error: object  # body → bool: the vendor's own error envelope
+    idempotent: bool = True  # honours Idempotency-Key on writes
+
+
+VENDOR_CASES = {
+    "scripe": VendorCase(
+        "/scripe/v1/uploads",
+        {"Authorization": f"Bearer {FULL}"},
+        b'{"contentType": "audio/mpeg", "note": "\\ud800"}',
+        lambda body: isinstance(body.get("error"), dict) and "code" in body["error"],
+    ),
+    "streamloop": VendorCase(
+        "/streamloop/v1/uploads",
+        {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"},
+        b'{"mimeType": "video/mp4", "type": "video", "name": "\\ud800"}',
+        lambda body: body.get("type") == "about:blank" and "code" in body,
+    ),
+    "ctxfy": VendorCase(
+        "/ctxfy/v1/upload/s3",
+        {"Authorization": f"Bearer {ADA}"},
+        b'{"filename": "\\ud800.txt", "contentType": "text/plain", "size": 1}',
+        lambda body: isinstance(body.get("code"), int) and isinstance(body.get("error"), str),
+        idempotent=False,  # Ctxfy documents no idempotency
+    ),
+}

@@ -14,10 +14,10 @@ def test_health_lists_the_vendors_the_s3_endpoint_and_the_buckets(app, client, e
     response = client.get("/_emulator/health")
     assert_conforms(app, "getEmulatorHealth", response)
     body = response.json
-    assert body["vendors"] == [
-        {"name": "scripe", "baseUrl": "http://localhost/scripe/v1"},
-        {"name": "streamloop", "baseUrl": "http://localhost/streamloop/v1"},
-    ]
+    assert [v["name"] for v in body["vendors"]] == list(installed())
+    bases = {v["name"]: v["baseUrl"] for v in body["vendors"]}
+    assert bases["scripe"] == "http://localhost/scripe/v1"
+    assert bases["ctxfy"] == "http://localhost/ctxfy"  # Ctxfy's own paths start with /v1 (and /health)
     assert body["s3Endpoint"] == "http://localhost/s3"
     assert body["buckets"] == {name: emu.bucket_for(name) for name in installed()}
 
@@ -128,7 +128,7 @@ def test_changing_a_key_that_does_not_exist_is_404(app, client):
 
 def test_outcome_rules_are_created_listed_and_removed(app, client):
     created = client.post(
-        "/_emulator/outcomes", json={"vendor": "scripe", "kind": "job", "result": "FAILED", "times": 1}
+        "/_emulator/outcomes", json={"vendor": "ctxfy", "kind": "source", "result": "FAILED", "times": 1}
     )
     assert_conforms(app, "createOutcome", created)
     assert created.status_code == 201 and created.json["remaining"] == 1

@@ -10,20 +10,25 @@ from pathlib import Path
 
 import pytest
 
+from upload_emulator.vendors import installed
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthroughs() -> list[str]:
-    blocks = re.findall(r"<!-- walkthrough -->\n```bash\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) == 2, "README lost a walkthrough block"
-    return blocks
+def walkthroughs() -> dict[str, str]:
+    """The README's curl blocks, by the vendor each one walks through."""
+    return dict(re.findall(r"<!-- walkthrough: (\w+) -->\n```bash\n(.*?)```", README.read_text(), re.S))
 
 
-@pytest.mark.parametrize("index", [0, 1], ids=["scripe", "streamloop"])
-def test_a_readme_walkthrough_uploads_and_finishes_the_flow(live, tmp_path, index):
+def test_every_vendor_has_a_readme_walkthrough():
+    assert set(walkthroughs()) == set(installed())
+
+
+@pytest.mark.parametrize("vendor", ["scripe", "streamloop", "ctxfy"])
+def test_a_readme_walkthrough_uploads_and_finishes_the_flow(live, tmp_path, vendor):
     if shutil.which("curl") is None:
         pytest.fail("curl is required for this test (apt-get install curl)")
-    script = walkthroughs()[index].replace("http://127.0.0.1:8080", live.url)
+    script = walkthroughs()[vendor].replace("http://127.0.0.1:8080", live.url)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
@@ -31,8 +36,11 @@ def test_a_readme_walkthrough_uploads_and_finishes_the_flow(live, tmp_path, inde
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "PUT 200"
     last = json.loads(lines[-1])
-    if index == 0:
+    if vendor == "scripe":
         assert last["data"]["status"] == "DONE"
         assert last["data"]["result"]["sourceId"].startswith("src_")
-    else:
+    elif vendor == "streamloop":
         assert (last["uploaded"], last["fileSize"]) == (True, 6)
+    else:
+        assert lines[1] == "hello!"
+        assert last["status"] == "COMPLETED" and last["type"] == "FILE"
