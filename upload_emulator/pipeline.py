@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,6 +87,9 @@ class Call:
 
 
 def new_request_id(prefix: str = "req_") -> str:
+    """A request id; the prefix `uuid` asks for a bare UUID (Adclear's correlationId is one)."""
+    if prefix == "uuid":
+        return str(uuid.uuid4())
     return prefix + secrets.token_hex(12)
 
 
@@ -392,4 +396,9 @@ def journal(call: Call, reply: Reply) -> None:
         requestBodyBytes=call.request.content_length or len(call.raw_body),
         replayed=call.replayed,
         fault=call.fault,
+        **{
+            f"header:{name}": call.request.headers[name]
+            for name in call.profile.journal_headers
+            if name in call.request.headers
+        },
     )

@@ -24,7 +24,7 @@ class RateLimitProfile:
 
     limit: int | None
     window_s: int = 60
-    # "ietf": RateLimit-* on every response (Streamloop). "x": X-RateLimit-* (Ctxfy).
+    # "ietf": RateLimit-* on every response (Streamloop). "x": X-RateLimit-* (Ctxfy). "none".
     headers: str = "ietf"
     plans: dict[str, int] = field(default_factory=dict)
     operations: dict[str, int | None] = field(default_factory=dict)
@@ -84,6 +84,8 @@ class RateLimiter:
 
 
 def headers_for(rules: RateLimitProfile, limit: int, verdict: Verdict) -> dict[str, str]:
+    if rules.headers == "none":  # the vendor documents only Retry-After on a 429
+        return {}
     if rules.headers == "x":
         return {
             "X-RateLimit-Limit": str(limit),

@@ -40,8 +40,10 @@ class _Hasher:
     request thread's critical path. The queue holds at most a few chunks: memory stays bounded.
     """
 
-    def __init__(self) -> None:
-        self._md5, self._sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    def __init__(self, md5=None, sha256=None) -> None:
+        # Started from copies of earlier hashes, it continues them (an object built in ranges).
+        self._md5 = md5 or hashlib.md5(usedforsecurity=False)
+        self._sha = sha256 or hashlib.sha256()
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
         self._thread = threading.Thread(target=self._run, name="upload-hasher", daemon=True)
         self._thread.start()
@@ -58,6 +60,12 @@ class _Hasher:
         self._queue.put(None)
         self._thread.join()
         return self._md5.hexdigest(), self._sha.hexdigest()
+
+    def finish_hashes(self) -> tuple:
+        """The hash objects themselves, to continue with the next range."""
+        self._queue.put(None)
+        self._thread.join()
+        return self._md5, self._sha
 
     def abandon(self) -> None:
         if self._thread.is_alive():
@@ -76,6 +84,49 @@ class Staged:
 
     def discard(self) -> None:
         self.spool.close()
+
+
+class Assembly:
+    """An object built from ranges that arrive in order (Adclear's chunks), on disk, hashed as they come.
+
+    Each `append` is all or nothing: a range cut short leaves the file and the hashes as they
+    were, so a client resumes from `size`. `staged()` hands the finished body to `commit`.
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - it becomes the stored object's buffer
+        self._md5, self._sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+        self.size = 0
+
+    def append(self, chunks: Iterable[bytes], expected: int, skip: int = 0) -> None:
+        """Take exactly `expected` bytes; the first `skip` of them are already held and dropped."""
+        hasher = _Hasher(self._md5.copy(), self._sha.copy())
+        self._file.seek(self.size)
+        seen = written = 0
+        try:
+            for chunk in chunks:
+                keep = chunk[max(0, skip - seen) :]
+                seen += len(chunk)
+                if keep:
+                    hasher.feed(keep)
+                    self._file.write(keep)
+                    written += len(keep)
+            if seen != expected:
+                raise BodyTooShort(f"received {seen} of {expected} bytes")
+            md5, sha = hasher.finish_hashes()
+        except BaseException:
+            hasher.abandon()
+            self._file.truncate(self.size)
+            raise
+        self._md5, self._sha = md5, sha
+        self.size += written
+
+    def staged(self) -> Staged:
+        self._file.flush()
+        return Staged(self._file, self.size, self._md5.hexdigest(), self._sha.hexdigest())  # type: ignore[arg-type]
+
+    def discard(self) -> None:
+        self._file.close()
 
 
 class BodyTooShort(Exception):

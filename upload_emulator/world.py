@@ -104,7 +104,9 @@ class VendorProfile:
     dialect: str
     spec: str
     docs_url: str | None = None
-    request_id_prefix: str = "req_"
+    request_id_prefix: str = "req_"  # or "uuid"
+    # Request headers copied into journal entries (Adclear's audit headers), as `header:<name>`.
+    journal_headers: tuple[str, ...] = ()
     auth: AuthProfile = AuthProfile()
     versions: VersionProfile | None = None
     idempotency: IdempotencyProfile | None = None
@@ -163,6 +165,7 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
         spec=raw.get("spec", vendor),
         docs_url=raw.get("docs_url"),
         request_id_prefix=raw.get("request_id_prefix", "req_"),
+        journal_headers=tuple(raw.get("journal_headers") or ()),
         auth=AuthProfile(
             key_pattern=auth.get("key_pattern", r"^.+$"),
             new_key_prefix=auth.get("new_key_prefix", f"{vendor}_key_"),

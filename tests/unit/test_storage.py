@@ -70,3 +70,20 @@ def test_bytes_are_not_stored_for_an_upload_that_was_used_meanwhile():
     called = []
     assert store.accept_bytes(record, lambda: called.append(1), now) is None
     assert called == []
+
+
+def test_an_assembly_takes_ranges_in_order_and_a_cut_range_leaves_it_as_it_was():
+    from upload_emulator.storage import Assembly, BodyTooShort
+
+    data = bytes(range(256)) * 1000
+    assembly = Assembly()
+    assembly.append(iter([data[:1000], data[1000:3000]]), 3000)
+    with pytest.raises(BodyTooShort):
+        assembly.append(iter([data[3000:4000]]), 5000)  # the client went away mid-range
+    assert assembly.size == 3000
+    assembly.append(iter([data[2000:3000], data[3000:]]), len(data) - 2000, skip=1000)  # a resend overlapping
+    staged = assembly.staged()
+    staged.spool.seek(0)
+    assert staged.spool.read() == data and staged.size == len(data)
+    assert staged.sha256_hex == hashlib.sha256(data).hexdigest() and staged.md5_hex == hashlib.md5(data).hexdigest()
+    assembly.discard()
