@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import Ctxfy, Scripe, Streamloop, make_app
+from support import Adclear, Ctxfy, Scripe, Streamloop, make_app
 
 from upload_emulator.app import emulator_of
 
@@ -42,3 +42,8 @@ def streamloop(client):
 @pytest.fixture
 def ctxfy(client):
     return Ctxfy(client)
+
+
+@pytest.fixture
+def adclear(client):
+    return Adclear(client)

@@ -259,6 +259,13 @@ class VendorCase:
 
 
 VENDOR_CASES = {
+    "adclear": VendorCase(
+        "/adclear/v1/uploads",
+        {"Authorization": "Bearer adc_key_test_acme_marketing", "x-external-user-id": "user_1"},
+        b'{"fileName": "\\ud800.pdf", "fileSize": 1, "contentType": "application/pdf"}',
+        lambda body: isinstance(body.get("error"), dict) and len(body.get("correlationId", "")) == 36,
+        idempotent=False,  # Adclear documents no idempotency
+    ),
     "scripe": VendorCase(
         "/scripe/v1/uploads",
         {"Authorization": f"Bearer {FULL}"},
@@ -279,3 +286,62 @@ VENDOR_CASES = {
         idempotent=False,  # Ctxfy documents no idempotency
     ),
 }
+
+
+ACME_WS = "43dc2a1c-3384-41b5-a6e9-3b2d607d0fae"
+LEGAL_WS = "7b1e5f9a-2c4d-4e8f-9a1b-3c5d7e9f1a2b"
+ADCLEAR_KEY = "adc_key_test_acme_marketing"
+ADCLEAR_SESSION = "adc_sess_test_acme_user"
+ADCLEAR_GLOBEX = "adc_key_test_globex"
+ADCLEAR_REVOKED = "adc_key_test_acme_revoked"
+
+
+def adclear_auth(key: str | None = ADCLEAR_KEY, user: str | None = "user_abc123", workspace: str | None = None) -> dict:
+    headers = {}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    if user is not None:
+        headers["x-external-user-id"] = user
+    if workspace is not None:
+        headers["x-adclear-workspace-id"] = workspace
+    return headers
+
+
+@dataclass
+class Adclear:
+    """Adclear calls as a test reads them (the Acme API key and an end user unless told otherwise)."""
+
+    client: object
+    base: str = "/adclear"
+
+    def call(self, method: str, path: str, headers: dict | None = None, **kw):
+        sent = adclear_auth() if headers is None else headers
+        return self.client.open(self.base + path, method=method, headers=sent, **kw)
+
+    def initiate(self, headers: dict | None = None, **body):
+        body = {"fileName": "brief.pdf", "fileSize": 10, "contentType": "application/pdf", **body}
+        return self.call("POST", "/v1/uploads", headers, json=body)
+
+    def chunk(self, upload_url: str, data: bytes, content_range: str, headers: dict | None = None):
+        sent = {**(adclear_auth() if headers is None else headers), "Content-Range": content_range}
+        return self.client.put(upload_url, data=data, headers=sent)
+
+    def status(self, upload_url: str, headers: dict | None = None):
+        return self.client.get(upload_url, headers=adclear_auth() if headers is None else headers)
+
+    def completed(self, data: bytes = b"0123456789", headers: dict | None = None) -> dict:
+        started = self.initiate(headers, fileSize=len(data)).json
+        answer = self.chunk(started["uploadUrl"], data, f"bytes 0-{len(data) - 1}/{len(data)}", headers)
+        assert answer.json["status"] == "completed", answer.json
+        return started
+
+
+def assert_adclear_error(response, status: int, code: str, *fields: str, detail_type: str = "field_error") -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.json
+    assert body["error"]["code"] == code and body["error"]["message"]
+    assert len(body["correlationId"]) == 36
+    details = body["error"].get("details", [])
+    assert set(fields) <= {d["field"] for d in details}, details
+    assert all(d["type"] == detail_type for d in details)
+    return body

@@ -24,7 +24,7 @@ def test_every_vendor_has_a_readme_walkthrough():
     assert set(walkthroughs()) == set(installed())
 
 
-@pytest.mark.parametrize("vendor", ["scripe", "streamloop", "ctxfy"])
+@pytest.mark.parametrize("vendor", ["scripe", "streamloop", "ctxfy", "adclear"])
 def test_a_readme_walkthrough_uploads_and_finishes_the_flow(live, tmp_path, vendor):
     if shutil.which("curl") is None:
         pytest.fail("curl is required for this test (apt-get install curl)")
@@ -41,6 +41,8 @@ def test_a_readme_walkthrough_uploads_and_finishes_the_flow(live, tmp_path, vend
         assert last["data"]["result"]["sourceId"].startswith("src_")
     elif vendor == "streamloop":
         assert (last["uploaded"], last["fileSize"]) == (True, 6)
-    else:
+    elif vendor == "ctxfy":
         assert lines[1] == "hello!"
         assert last["status"] == "COMPLETED" and last["type"] == "FILE"
+    else:
+        assert (last["status"], last["bytesReceived"]) == ("completed", 14)
