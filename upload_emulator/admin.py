@@ -198,15 +198,15 @@ def change_key(call: Call) -> Reply:
     """Revoke, reactivate or (re)set the expiry of any vendor's key, as a test needs mid-run."""
     body, key_id = call.body, call.params["keyId"]
     owner = next((k.vendor for k in call.emu.keys.all() if k.id == key_id), None)
-    if owner is None:
-        raise ApiError(errors.NOT_FOUND, f"no key {key_id}")
     changes: dict = {}
     if "status" in body:
         changes["status"] = body["status"]
         changes["revoked_at"] = call.now if body["status"] == "revoked" else None
     if "expiresAt" in body:
         changes["expires_at"] = _expiry(body)
-    key = call.emu.keys.change(owner, key_id, **changes)
+    key = call.emu.keys.change(owner, key_id, **changes) if owner else None
+    if key is None:
+        raise ApiError(errors.NOT_FOUND, f"no key {key_id}")
     return Reply(200, _key_json(call, key))
 
 

@@ -6,10 +6,12 @@ spec operation has no handler or a handler has no operation, so code and spec ca
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from http import HTTPStatus
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from upload_emulator import admin, errors, pipeline, s3api
@@ -76,13 +78,27 @@ def _mount(app: Flask, emu: Emulator, vendor: Vendor) -> None:
 
 
 def _vendor_for_path(emu: Emulator, path: str) -> Vendor:
-    """The vendor whose mount holds `path` (longest mount wins); the control plane otherwise."""
+    """The vendor whose mount holds `path` (longest mount wins); in single-vendor mode that
+    vendor owns every path outside the control plane; the control plane otherwise."""
+    control = emu.vendors[admin.NAME]
+    if path == control.mount_path or path.startswith(control.mount_path + "/"):
+        return control
+    single = emu.settings.single_vendor
+    if single:
+        return emu.vendors[single]
     candidates = sorted(emu.vendors.values(), key=lambda v: len(v.mount_path), reverse=True)
     for vendor in candidates:
         mount = vendor.mount_path or vendor.prefix
         if mount and (path == mount or path.startswith(mount + "/")):
             return vendor
-    return emu.vendors[admin.NAME]
+    return control
+
+
+def _reason_phrase(response: Response) -> Response:
+    """`403 Forbidden`, as S3 and the vendors send it (werkzeug's own table says `403 FORBIDDEN`)."""
+    with contextlib.suppress(ValueError):  # a status Python does not know keeps werkzeug's wording
+        response.status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}"
+    return response
 
 
 def _routing_error(emu: Emulator, exc: HTTPException):
@@ -144,7 +160,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
-    app.wsgi_app = s3api.ConnectionCutter(app.wsgi_app)
+    app.after_request(_reason_phrase)
+    app.wsgi_app = s3api.ConnectionCutter(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -1,4 +1,4 @@
-"""upload-emulator: serve vendors' upload APIs offline. Flags > UPLOAD_EMULATOR_* environment > defaults."""
+"""upload-emulator: serve vendors' upload APIs offline. Settings: flags > environment > config file > defaults."""
 
 from __future__ import annotations
 
@@ -7,24 +7,19 @@ import sys
 from pathlib import Path
 
 from upload_emulator import __version__, logs
-from upload_emulator.settings import Settings
+from upload_emulator.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
 from upload_emulator.vendors import installed
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    vendors = tuple(args.vendors.split(",")) if getattr(args, "vendors", None) else None
-    fixtures = getattr(args, "fixtures", None)
-    return Settings.from_env(
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        vendors=vendors,
-        single_vendor=getattr(args, "vendor", None),
-        fixtures_dir=Path(fixtures) if fixtures else None,
-        strict=True if getattr(args, "strict", False) else None,
-        log_level=getattr(args, "log_level", None),
-        log_format=getattr(args, "log_format", None),
-        journal_size=getattr(args, "journal_size", None),
-    )
+    return _resolved(args)[0]
+
+
+def _resolved(args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
+    flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
+    flags["strict"] = True if getattr(args, "strict", False) else None
+    config = getattr(args, "config", None)
+    return resolve(flags, config=Path(config) if config else None)
 
 
 def _fail(message: str) -> int:
@@ -33,25 +28,61 @@ def _fail(message: str) -> int:
 
 
 def banner(app, settings: Settings, port: int) -> str:
-    """What `serve` prints: where everything is, and the keys to call it with."""
+    """What `serve` prints, within 80 columns: where everything is and how to start."""
     from upload_emulator.app import emulator_of
 
     emu = emulator_of(app)
     root = f"http://{settings.host}:{port}"
-    lines = [f"upload-emulator {__version__} listening on {root}", ""]
-    for vendor in (v for v in emu.vendors.values() if not v.is_control_plane):
-        lines.append(f"  {vendor.name:<10} {root}{vendor.mount_path}   (spec: {root}{vendor.prefix}/openapi.json)")
+    lines = [f"upload-emulator {__version__} on {root}", ""]
+    vendors = [v for v in emu.vendors.values() if not v.is_control_plane]
+    lines += [f"  {v.name:<11} {root}{v.mount_path}" for v in vendors]
     lines += [
+        f"  {'S3':<11} {root}/s3",
+        f"  {'':<11} key {settings.s3_access_key}, secret {settings.s3_secret_key}",
+        f"  {'control':<11} {root}/_emulator   (specs: /<vendor>/openapi.json)",
         "",
-        f"  S3 endpoint  {root}/s3   access key {settings.s3_access_key}   "
-        f"secret {settings.s3_secret_key}   region {settings.s3_region}",
-        "  buckets      " + ", ".join(f"{v}: {emu.bucket_for(v)}" for v in emu.worlds),
-        f"  control API  {root}/_emulator   (spec: {root}/_emulator/openapi.json)",
+        "Buckets:",
+        *[f"  {v:<11} {emu.bucket_for(v)}" for v in emu.worlds if "uploads" in emu.worlds[v].profile.settings],
         "",
-        "Fixture keys:",
+        "Fixture keys (all of them: upload-emulator keys):",
     ]
-    lines += [f"  {key.vendor:<10} {key.secret:<40} {key.description}" for key in emu.keys.all()]
+    for vendor in vendors:
+        key = next((k for k in emu.keys.all(vendor.name) if not k.is_revoked and k.expires_at is None), None)
+        if key is not None:
+            lines.append(f"  {vendor.name:<11} {key.secret}")
+    sample = next((v for v in vendors if v.name == "scripe"), None)
+    lines.append("")
+    if sample is not None:
+        lines += [
+            "Try:",
+            f"  curl -s -X POST {root}{sample.mount_path}/uploads \\",
+            "    -H 'Authorization: Bearer scripe_sk_test_acme_full_access' \\",
+            "    -H 'Content-Type: application/json' -d '{\"contentType\": \"text/plain\"}'",
+            "",
+        ]
+    if not is_loopback(settings.host):
+        lines += [f"WARNING: bound to {settings.host}: anyone who can reach it can drive the emulator.", ""]
+    lines.append("Ctrl-C to stop")
     return "\n".join(lines)
+
+
+def is_loopback(host: str) -> bool:
+    from upload_emulator.callbacks import is_loopback_host
+
+    return is_loopback_host(host)
+
+
+def config(args: argparse.Namespace) -> int:
+    """Print every setting, its effective value and where that value came from."""
+    try:
+        settings, sources = _resolved(args)
+    except (SettingsError, ValueError) as exc:
+        return _fail(str(exc))
+    for name, value, source in describe(settings, sources):
+        shown = "(all installed)" if name == "vendors" and not value else value
+        shown = "(random per start)" if name == "bucket_suffix" and value is None else shown
+        print(f"{name:<14} {shown!s:<28} {source}")
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -66,7 +97,7 @@ def serve(args: argparse.Namespace) -> int:
         logs.configure(settings.log_level, settings.log_format)
         app = create_app(settings)
         server = build(app, settings.host, settings.port)
-    except (ServerError, ValueError, FileNotFoundError) as exc:
+    except (ServerError, SettingsError, ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     print(banner(app, settings, bound_port(server)), flush=True)
     try:
@@ -81,8 +112,8 @@ def serve(args: argparse.Namespace) -> int:
 def keys(args: argparse.Namespace) -> int:
     from upload_emulator.world import load_world
 
-    settings = _settings(args)
     try:
+        settings = _settings(args)
         worlds = [load_world(vendor, settings.fixtures_dir) for vendor in settings.served_vendors]
     except (ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
@@ -116,28 +147,38 @@ def specs(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _settings_flags(command: argparse.ArgumentParser) -> None:
+    """One flag per option; each help names its environment variable."""
+    for option in OPTIONS:
+        if option.name == "strict":
+            command.add_argument("--strict", action="store_true", help=f"{option.help} [{option.env}]")
+        else:
+            command.add_argument(
+                option.flag, dest=option.name, metavar=option.name.upper(), help=f"{option.help} [{option.env}]"
+            )
+    command.add_argument("--config", help=f"a TOML file of settings (keys as below, e.g. port = 8081) [{CONFIG_ENV}]")
+
+
+SETTINGS_EPILOG = (
+    "Each setting comes from, in order: its flag, its UPLOAD_EMULATOR_* environment variable "
+    "(shown in brackets), the --config file, the default. `upload-emulator config` prints the result."
+)
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="upload-emulator", description=__doc__)
+    top = argparse.ArgumentParser(prog="upload-emulator", description=__doc__, epilog=SETTINGS_EPILOG)
     top.add_argument("--version", action="version", version=f"upload-emulator {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("serve", help="serve the vendors, the S3 endpoint and the control API")
-    run.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    run.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
-    run.add_argument("--vendors", help=f"comma-separated vendors to serve (default {','.join(installed())})")
-    run.add_argument("--vendor", help="serve only this vendor, at the root (/v1/...), for SDKs with fixed paths")
-    run.add_argument("--fixtures", help="directory of <vendor>.yaml fixtures to use instead of the shipped ones")
-    run.add_argument("--strict", action="store_true", help="validate every response against the spec")
-    run.add_argument(
-        "--log-level",
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="default INFO: one line per request",
-    )
-    run.add_argument("--log-format", choices=["text", "json"], help="default text")
-    run.add_argument("--journal-size", type=int, help="requests kept in the journal (default 1000)")
+    run = sub.add_parser("serve", help="serve the vendors, the S3 endpoint and the control API", epilog=SETTINGS_EPILOG)
+    _settings_flags(run)
     run.set_defaults(func=serve)
+    show = sub.add_parser(
+        "config", help="print the effective settings and where each came from", epilog=SETTINGS_EPILOG
+    )
+    _settings_flags(show)
+    show.set_defaults(func=config)
     k = sub.add_parser("keys", help="print the fixture keys and what each is for")
-    k.add_argument("--fixtures", help="directory of <vendor>.yaml fixtures")
+    k.add_argument("--fixtures", dest="fixtures_dir", help="directory of <vendor>.yaml fixtures")
     k.set_defaults(func=keys)
     s = sub.add_parser("specs", help="validate the specs and list their operations")
     s.set_defaults(func=specs)

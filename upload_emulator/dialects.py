@@ -82,9 +82,9 @@ def render(err: ApiError, profile: VendorProfile | None, request_id: str, dialec
     mapping = profile.error_for(err.kind) if profile else ErrorMapping(err.kind.status, err.kind.name)
     if err.code or err.status:
         mapping = ErrorMapping(err.status or mapping.status, err.code or mapping.code)
-    dialect = SHARED.get(name) or known()[name]
-    body = json.dumps(dialect.build(err, mapping, request_id, profile)).encode()
-    return Rendered(mapping.status, body, dialect.content_type, dict(err.headers), mapping.code)
+    shape = SHARED.get(name) or known()[name]
+    body = json.dumps(shape.build(err, mapping, request_id, profile)).encode()
+    return Rendered(mapping.status, body, shape.content_type, dict(err.headers), mapping.code)
 
 
 # --- S3 -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from upload_emulator.dialects import render
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import kind_for_status
 from upload_emulator.idempotency import Conflict, StoredReply, body_hash
+from upload_emulator.origins import is_foreign_origin
 from upload_emulator.ratelimit import headers_for
 from upload_emulator.runtime import Emulator, Vendor
 from upload_emulator.spec import (
@@ -69,8 +70,10 @@ class Call:
     request_id: str
     now: datetime
     started: float
-    key: ApiKey | None = None
-    workspace: Workspace | None = None
+    # Set by the credential steps; None on public operations. Handlers of authenticated
+    # operations read `key` and `workspace`, which are never None there.
+    found_key: ApiKey | None = None
+    found_workspace: Workspace | None = None
     scheme: str | None = None
     version: str | None = None
     raw_body: bytes = b""
@@ -84,6 +87,18 @@ class Call:
     @property
     def profile(self) -> VendorProfile:
         return self.vendor.profile
+
+    @property
+    def key(self) -> ApiKey:
+        if self.found_key is None:
+            raise RuntimeError(f"{self.op.operation_id} read the caller's key but the operation is public")
+        return self.found_key
+
+    @property
+    def workspace(self) -> Workspace:
+        if self.found_workspace is None:
+            raise RuntimeError(f"{self.op.operation_id} read the caller's workspace but the operation is public")
+        return self.found_workspace
 
 
 def new_request_id(prefix: str = "req_") -> str:
@@ -147,18 +162,19 @@ def authenticate(call: Call) -> None:
     schemes = call.vendor.spec.document.get("components", {}).get("securitySchemes", {})
     names = list(dict.fromkeys(name for req in call.op.security for name in req))
     call.scheme, token = credential_from(call.request.headers, schemes, names)
-    call.key, call.workspace = auth_authenticate(call.profile, call.emu.keys, token, call.now, call.scheme)
+    call.found_key, call.found_workspace = auth_authenticate(call.profile, call.emu.keys, token, call.now, call.scheme)
 
 
 def choose_workspace(call: Call) -> None:
     header = call.profile.auth.workspace_header
-    if header and call.key is not None:
-        call.workspace = select_workspace(call.profile, call.emu.keys, call.key, call.request.headers.get(header))
+    if header and call.found_key is not None:
+        asked = call.request.headers.get(header)
+        call.found_workspace = select_workspace(call.profile, call.emu.keys, call.found_key, asked)
 
 
 def check_plan(call: Call) -> None:
-    if call.workspace is not None:
-        auth_check_plan(call.profile, call.workspace)
+    if call.found_workspace is not None:
+        auth_check_plan(call.profile, call.found_workspace)
 
 
 def pin_version(call: Call) -> None:
@@ -185,8 +201,8 @@ def pin_version(call: Call) -> None:
 
 
 def check_scope(call: Call) -> None:
-    if call.key is not None:
-        check_scopes(call.op.security, call.scheme, call.key)
+    if call.found_key is not None and call.scheme is not None:
+        check_scopes(call.op.security, call.scheme, call.found_key)
 
 
 def read_body(call: Call) -> None:
@@ -218,16 +234,26 @@ def check_request(call: Call) -> None:
             reject_unknown_query=call.profile.validation.reject_unknown_query,
         )
         if any("json" in media for media in call.op.body_media_types):
-            call.body = parse_json_body(call.op, call.request.content_type, call.raw_body)
+            call.body = parse_json_body(call.op, _body_content_type(call), call.raw_body)
     except RequestInvalid as bad:
         rules = call.profile.validation
         kind_name = rules.keyword_kinds.get(bad.keyword, rules.default_kind) if bad.in_body else rules.default_kind
         raise ApiError(getattr(errors, kind_name), bad.message, field=bad.field, field_errors=bad.problems) from None
 
 
+def _body_content_type(call: Call) -> str | None:
+    """The control plane reads a body as JSON whatever its Content-Type (curl -d sends a form
+    type), unless a web page on another origin sent it."""
+    sent = call.request.content_type
+    lenient = call.vendor.is_control_plane and "json" not in (sent or "").lower()
+    if lenient and not is_foreign_origin(call.request.headers, call.request.host):
+        return "application/json"
+    return sent
+
+
 def begin_idempotency(call: Call) -> Reply | None:
     rules = call.profile.idempotency
-    if rules is None or call.op.method not in ("POST", "PATCH") or call.workspace is None:
+    if rules is None or call.op.method not in ("POST", "PATCH") or call.found_workspace is None:
         return None
     key = call.request.headers.get(rules.header)
     if key is None or not re.match(rules.key_pattern, key):
@@ -281,7 +307,8 @@ def _finish_idempotency(call: Call, reply: Reply, body: Any) -> None:
         return
     scope, entry = call.idempotency
     rules = call.profile.idempotency
-    storable = reply.status < 500 and (reply.status < 400 or rules.store_client_errors)
+    keep_client_errors = rules is not None and rules.store_client_errors
+    storable = reply.status < 500 and (reply.status < 400 or keep_client_errors)
     stored = StoredReply(reply.status, body, reply.content_type, dict(reply.headers)) if storable else None
     call.emu.idempotency.finish(scope, entry, stored)
     call.idempotency = None
@@ -390,9 +417,9 @@ def journal(call: Call, reply: Reply) -> None:
         status=reply.status,
         errorCode=reply.code or None,
         durationMs=duration_ms,
-        keyId=call.key.id if call.key else None,
-        key=redact(call.key.secret if call.key else sent) or None,
-        workspace=call.workspace.id if call.workspace else None,
+        keyId=call.found_key.id if call.found_key else None,
+        key=redact(call.found_key.secret if call.found_key else sent) or None,
+        workspace=call.found_workspace.id if call.found_workspace else None,
         requestBodyBytes=call.request.content_length or len(call.raw_body),
         replayed=call.replayed,
         fault=call.fault,

@@ -91,9 +91,8 @@ class Emulator:
         return self.specs[name]
 
     def bucket_for(self, vendor: str) -> str:
-        """The vendor's bucket, suffixed so emulators sharing moto's process state stay apart."""
-        base = self.worlds[vendor].profile.settings["uploads"]["bucket"]
-        return f"{base}-{self.settings.instance_id}"
+        """The vendor's bucket, suffixed (by default) so emulators sharing moto's process state stay apart."""
+        return self.settings.bucket_name(self.worlds[vendor].profile.settings["uploads"]["bucket"])
 
     def record_server_error(self, message: str) -> None:
         """A bug in the emulator (a 500 or a spec violation); the pytest plugin raises these."""

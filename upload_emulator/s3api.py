@@ -325,15 +325,15 @@ def get_object(bucket: str, key: str, head: bool) -> Response:
     if refused is None and obj is None:
         refused = call.error(ApiError(errors.NO_SUCH_KEY, extra={"Key": key}))
     wanted = None
-    if refused is None and not head:
+    if refused is None and obj is not None and not head:
         try:
             wanted = byte_range(request.headers.get("Range"), obj.size)
         except ApiError as err:
             refused = call.error(err)
-    if refused is not None:
-        if head:
+    if refused is not None or obj is None:
+        if head and refused is not None:
             refused.set_data(b"")  # HEAD answers carry no body, errors included
-        return refused
+        return refused or call.error(ApiError(errors.NO_SUCH_KEY, extra={"Key": key}))
     headers = _object_headers(obj)
     if head:
         response = Response(b"", status=200, headers=headers)

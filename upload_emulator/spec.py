@@ -88,6 +88,13 @@ class Operation:
     def needs_auth(self) -> bool:
         return bool(self.security)
 
+    @property
+    def spec(self) -> Spec:
+        """The document this operation belongs to (set when the document is loaded)."""
+        if self._spec is None:
+            raise RuntimeError(f"{self.operation_id} was built outside a Spec")
+        return self._spec
+
     @cached_property
     def _body_schema_parts(self) -> tuple[str, ...] | None:
         media = next((m for m in self.body_media_types if "json" in m), None)
@@ -98,7 +105,7 @@ class Operation:
     @cached_property
     def body_validator(self) -> Draft202012Validator | None:
         parts = self._body_schema_parts
-        return None if parts is None else self._spec.validator(*parts)
+        return None if parts is None else self.spec.validator(*parts)
 
     @cached_property
     def body_discriminator(self) -> tuple[str, dict[str, Draft202012Validator]] | None:
@@ -106,11 +113,11 @@ class Operation:
         parts = self._body_schema_parts
         if parts is None:
             return None
-        schema, _ = self._spec.resolve(self._spec.node(parts), parts)
+        schema, _ = self.spec.resolve(self.spec.node(parts), parts)
         found = schema.get("discriminator") if isinstance(schema, dict) else None
         if not found or not found.get("mapping"):
             return None
-        branches = {value: self._spec.validator_at(ref[1:]) for value, ref in found["mapping"].items()}
+        branches = {value: self.spec.validator_at(ref[1:]) for value, ref in found["mapping"].items()}
         return found["propertyName"], branches
 
     def check_body(self, body: Any) -> None:
@@ -143,7 +150,7 @@ class Operation:
         for candidate in (media_type, f"{media_type.split('/')[0]}/*", "*/*"):
             if candidate in by_media:
                 pointer = by_media[candidate]
-                return None if pointer is None else self._spec.validator_at(pointer)
+                return None if pointer is None else self.spec.validator_at(pointer)
         raise KeyError(f"{status} is not documented as {media_type}")
 
 
@@ -258,8 +265,8 @@ def _describe(error: ValidationError) -> tuple[str, str | None]:
     location = [str(p) for p in error.absolute_path]
     if error.validator == "required":
         missing = [n for n in error.validator_value if isinstance(error.instance, dict) and n not in error.instance]
-        name = ".".join([*location, missing[0]]) if missing else ".".join(location)
-        return f"{name} is required", name or None
+        required = ".".join([*location, missing[0]]) if missing else ".".join(location)
+        return f"{required} is required", required or None
     name = ".".join(location) or None
     return (f"{name}: {error.message}" if name else error.message), name
 

@@ -126,7 +126,7 @@ class UploadStore:
                 raise NotRedeemable("used", f"upload {upload_id} has already been used")
             if record.state == REMOVED:
                 raise NotRedeemable("removed", f"upload {upload_id} was deleted")
-            if record.is_expired(now):
+            if record.expires_at is not None and record.is_expired(now):
                 raise NotRedeemable("expired", f"upload {upload_id} expired at {isoformat(record.expires_at)}")
             if record.state != UPLOADED:
                 raise NotRedeemable("empty", f"upload {upload_id} has no bytes yet: PUT the file to its URL first")

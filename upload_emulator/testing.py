@@ -8,8 +8,11 @@ against an in-process server (the pytest plugin) and one started elsewhere
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -136,10 +139,87 @@ class EmulatorHandle:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
+    def faults(self) -> list[dict]:
+        """Every fault, each with how often it has `fired` and how many times `remaining`."""
+        return self._call("GET", "/faults")["data"]
+
+    def fault_info(self, fault_id: str) -> dict:
+        """One fault as it stands (e.g. `fault_info(fid)["fired"]`)."""
+        for rule in self.faults():
+            if rule["id"] == fault_id:
+                return rule
+        raise EmulatorError(f"no fault {fault_id}")
+
+    def remove_fault(self, fault_id: str) -> None:
+        self._call("DELETE", f"/faults/{fault_id}")
+
+    def outcome(
+        self,
+        vendor: str,
+        kind: str,
+        result: str,
+        *,
+        match: dict | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        times: int | None = None,
+    ) -> str:
+        """Decide how the next matching async work ends (see POST /_emulator/outcomes); returns its id."""
+        fields = {
+            "vendor": vendor,
+            "kind": kind,
+            "result": result,
+            "match": match,
+            "errorCode": error_code,
+            "errorMessage": error_message,
+            "times": times,
+        }
+        return self._call("POST", "/outcomes", {k: v for k, v in fields.items() if v is not None})["id"]
+
+    def revoke_key(self, key_id: str) -> dict:
+        """Revoke any vendor's key at once (by its id, as `keys()` or the control API show it)."""
+        return self._call("PATCH", f"/keys/{key_id}", {"status": "revoked"})
+
+    def expire_key(self, key_id: str, at: str | None = None) -> dict:
+        """Set a key's expiry (ISO 8601; default: now on the emulator's clock)."""
+        return self._call("PATCH", f"/keys/{key_id}", {"expiresAt": at or self._call("GET", "/clock")["now"]})
+
+    def keys(self, vendor: str | None = None) -> list[dict]:
+        return self._call("GET", "/keys" + (f"?vendor={vendor}" if vendor else ""))["data"]
+
+    def create_space(self, vendor: str, workspace: str, name: str = "Space") -> str:
+        """A new space (Ctxfy) in `workspace`; returns its id."""
+        return self._call("POST", "/spaces", {"vendor": vendor, "workspace": workspace, "name": name})["id"]
+
     # --- looking -------------------------------------------------------------------------
     def uploads(self, vendor: str | None = None, state: str | None = None) -> list[dict]:
         query = "&".join(f"{k}={v}" for k, v in (("vendor", vendor), ("state", state)) if v)
         return self._call("GET", "/uploads" + (f"?{query}" if query else ""))["data"]
+
+    def upload(self, upload_id: str) -> dict:
+        """One upload record: state, size, sha256, bucket, key, …"""
+        return self._call("GET", f"/uploads/{upload_id}")
+
+    def deliveries(self, vendor: str | None = None) -> list[dict]:
+        """Outbound callbacks (Ctxfy postbacks) with their bodies and attempts."""
+        return self._call("GET", "/deliveries" + (f"?vendor={vendor}" if vendor else ""))["data"]
+
+    def wait_for_request(
+        self,
+        vendor: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        timeout: float = 5.0,
+    ) -> dict:
+        """The first journal entry that matches, polling until `timeout` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.requests(vendor=vendor, operation_id=operation_id, status=status)
+            if found:
+                return found[0]
+            if time.monotonic() >= deadline:
+                raise EmulatorError(f"no request matching vendor={vendor} operationId={operation_id} status={status}")
+            time.sleep(0.02)
 
     def content(self, upload_id: str) -> bytes:
         """The bytes stored for an upload, exactly as PUT."""
@@ -164,3 +244,26 @@ class EmulatorHandle:
         errors = self._emulator.take_server_errors()
         if errors:
             raise EmulatorError("upload-emulator recorded server errors:\n" + "\n".join(errors))
+
+
+@contextmanager
+def running(settings=None) -> Iterator[EmulatorHandle]:
+    """A live emulator on a free loopback port for the duration of a `with` block, outside pytest.
+
+    from upload_emulator.testing import running
+
+    with running() as emulator:           # unittest, a script, any runner
+        base = emulator.base_url("scripe")
+        ...
+    """
+    from upload_emulator.app import create_app, emulator_of
+    from upload_emulator.server import LiveServer
+    from upload_emulator.settings import Settings
+
+    app = create_app(settings or Settings(strict=True))
+    server = LiveServer(app, port=0).start()
+    try:
+        yield EmulatorHandle(server.url, emulator_of(app))
+    finally:
+        server.stop()
+        emulator_of(app).close()

@@ -140,3 +140,27 @@ def test_outcome_rules_are_created_listed_and_removed(app, client):
     bad = client.post("/_emulator/outcomes", json={"vendor": "nosuch", "kind": "job", "result": "FAILED"})
     assert_conforms(app, "createOutcome", bad)
     assert bad.status_code == 422
+
+
+def test_the_control_api_takes_json_sent_as_curl_d_sends_it(client, emu):
+    answer = client.post(
+        "/_emulator/clock", data='{"advanceSeconds": 60}', content_type="application/x-www-form-urlencoded"
+    )
+    assert answer.status_code == 200
+    bare = client.post("/_emulator/keys", data='{"vendor": "scripe", "workspace": "org_curl"}', headers={})
+    assert bare.status_code == 201 and bare.json["workspace"] == "org_curl"
+
+
+def test_a_web_page_on_another_origin_cannot_send_the_control_api_a_form_body(client, emu):
+    answer = client.post(
+        "/_emulator/keys",
+        data='{"vendor": "scripe", "workspace": "org_evil"}',
+        content_type="text/plain",
+        headers={"Origin": "http://evil.example"},
+    )
+    assert answer.status_code == 400
+    assert all(k.workspace != "org_evil" for k in emu.keys.all())
+    same_origin = client.post(
+        "/_emulator/clock", data='{"frozen": true}', content_type="text/plain", headers={"Origin": "http://localhost"}
+    )
+    assert same_origin.status_code == 200

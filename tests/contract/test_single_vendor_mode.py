@@ -52,3 +52,12 @@ def test_errors_at_the_root_keep_scripes_envelope(root_app):
     response = root_app.test_client().post("/v1/uploads", json={})
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthenticated"
+
+
+def test_a_path_that_matches_no_route_is_answered_in_the_single_vendors_shape(root_app):
+    client = root_app.test_client()
+    for path in ("/scripe/v1/uploads", "/v2/uploads", "/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json["error"]["code"] == "not_found", path
+    assert client.get("/_emulator/nowhere").json["code"] == "NOT_FOUND"  # the control plane keeps its own

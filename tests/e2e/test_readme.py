@@ -46,3 +46,14 @@ def test_a_readme_walkthrough_uploads_and_finishes_the_flow(live, tmp_path, vend
         assert last["status"] == "COMPLETED" and last["type"] == "FILE"
     else:
         assert (last["status"], last["bytesReceived"]) == ("completed", 14)
+
+
+def test_every_control_call_in_the_readme_works_as_written(live, tmp_path):
+    [block] = re.findall(r"<!-- control-calls -->\n```bash\n(.*?)```", README.read_text(), re.S)
+    script = block.replace("http://127.0.0.1:8080", live.url)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr + result.stdout[-2000:]
+    emu_operations = {"/health", "/clock", "/keys", "/uploads", "/requests", "/faults", "/outcomes", "/deliveries"}
+    assert all(f"$E{path}" in block for path in emu_operations | {"/spaces", "/reset"})

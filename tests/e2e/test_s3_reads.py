@@ -62,3 +62,21 @@ def test_a_malformed_range_is_ignored_and_the_whole_object_returned(live, s3, st
     got = s3.get_object(Bucket=record.bucket, Key=record.key, Range="bytes=5-2")
     assert got["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert hashlib.sha256(got["Body"].read()).digest() == hashlib.sha256(data).digest()
+
+
+def test_status_lines_carry_the_reason_phrase_as_s3_and_the_vendors_send_it(live):
+    import http.client
+    from urllib.parse import urlsplit
+
+    target = urlsplit(live.url)
+    for method, path, expected in [
+        ("GET", "/s3/", "403 Forbidden"),
+        ("GET", "/scripe/v1/nowhere", "404 Not Found"),
+        ("POST", "/ctxfy/v1/upload/s3", "401 Unauthorized"),
+        ("GET", "/_emulator/health", "200 OK"),
+    ]:
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        conn.request(method, path)
+        response = conn.getresponse()
+        assert f"{response.status} {response.reason}" == expected
+        conn.close()

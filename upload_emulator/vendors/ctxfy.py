@@ -163,9 +163,10 @@ def list_api_keys(call: Call) -> Reply:
 
 def revoke_api_key(call: Call) -> Reply:
     key_id = call.params["keyId"]
-    if not any(k.id == key_id for k in _own_keys(call)):
+    revoked = call.emu.keys.revoke(VENDOR, key_id, call.now) if any(k.id == key_id for k in _own_keys(call)) else None
+    if revoked is None:
         raise ApiError(errors.NOT_FOUND, f"API key {key_id} was not found.")
-    return Reply(200, _key_view(call, call.emu.keys.revoke(VENDOR, key_id, call.now)))
+    return Reply(200, _key_view(call, revoked))
 
 
 # --- sources --------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def create_upload(call: Call) -> Reply:
                 "method": "PUT",
                 "contentType": record.content_type,
                 "maxSizeBytes": record.max_size_bytes,
-                "expiresAt": isoformat(record.expires_at),
+                "expiresAt": isoformat(record.expires_at) if record.expires_at else None,
             }
         },
     )
@@ -162,7 +162,7 @@ def _job_view(call: Call, job: dict, queued: bool = False) -> dict:
 
 def _source(call: Call, project_id: str, name: str, file_type: str, preview: str | None) -> dict:
     now = isoformat(call.now)
-    source = {
+    source: dict[str, Any] = {
         "id": uploads.new_id("src_"),
         "projectId": project_id,
         "status": "Done",

@@ -41,7 +41,7 @@ def _view(call: Call, item: dict, fresh: bool = False) -> dict:
         out["uploaded"] = done
         return out
     out["uploaded"] = record is not None and record.state == REDEEMED
-    if out["uploaded"]:
+    if record is not None and out["uploaded"]:
         out["fileSize"] = record.size
     return out
 
