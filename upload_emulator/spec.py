@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from upload_emulator.datafiles import load_yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -169,7 +170,7 @@ class Spec:
 
     @classmethod
     def load(cls, path: Path) -> Spec:
-        return cls(path.stem, yaml.safe_load(path.read_text()))
+        return cls(path.stem, load_yaml(path))
 
     @property
     def base_path(self) -> str:

@@ -17,7 +17,7 @@ import yaml
 
 from upload_emulator import errors
 from upload_emulator.clock import parse_iso
-from upload_emulator.datafiles import fixture_path
+from upload_emulator.datafiles import fixture_path, load_yaml
 from upload_emulator.ratelimit import RateLimitProfile
 
 
@@ -200,7 +200,7 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
 def load_world(vendor: str, fixtures_dir: Path | None = None) -> World:
     path = fixture_path(vendor, fixtures_dir)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read fixtures {path}: {exc}") from exc
     profile = _profile(vendor, raw["profile"])
