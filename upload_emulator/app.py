@@ -113,6 +113,10 @@ def _routing_error(emu: Emulator, exc: HTTPException):
         )
     else:
         err = ApiError(errors.NOT_FOUND, f"No route {request.method} {request.path}.")
+    try:
+        limits = pipeline.charge(emu, vendor, request, "", emu.clock.now())
+    except ApiError as limited:
+        err, limits = limited, {}
     rendered = render(err, vendor.profile, request_id)
     if not vendor.is_control_plane:
         emu.journal.record(
@@ -125,7 +129,12 @@ def _routing_error(emu: Emulator, exc: HTTPException):
             errorCode=rendered.code,
             requestBodyBytes=request.content_length or 0,
         )
-    headers = {"X-Request-Id": request_id, **pipeline.version_echo(vendor.profile, request.headers), **rendered.headers}
+    headers = {
+        "X-Request-Id": request_id,
+        **limits,
+        **pipeline.version_echo(vendor.profile, request.headers),
+        **rendered.headers,
+    }
     return rendered.body, rendered.status, {"Content-Type": rendered.content_type, **headers}
 
 

@@ -66,7 +66,7 @@ class KeyStore:
     ) -> ApiKey:
         """Mint a key; an unknown workspace is created, and `plan` sets the workspace's plan."""
         profile = self._worlds[vendor].profile
-        prefix = profile.auth.new_oauth_prefix if kind == "oauth" else profile.auth.new_key_prefix
+        prefix = profile.auth.prefix_for(kind)
         secret = prefix + secrets.token_hex(16)
         key = ApiKey(
             id="key_" + secrets.token_hex(8),

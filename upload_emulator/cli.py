@@ -17,6 +17,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _resolved(args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
     flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
+    repeated: list[str] = flags.get("overrides") or []
+    flags["overrides"] = ";".join(repeated) if repeated else None
     flags["strict"] = True if getattr(args, "strict", False) else None
     config = getattr(args, "config", None)
     return resolve(flags, config=Path(config) if config else None)
@@ -152,6 +154,14 @@ def _settings_flags(command: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         if option.name == "strict":
             command.add_argument("--strict", action="store_true", help=f"{option.help} [{option.env}]")
+        elif option.name == "overrides":
+            command.add_argument(
+                "--set",
+                dest="overrides",
+                action="append",
+                metavar="VENDOR.KEY=VALUE",
+                help=f"{option.help} [{option.env}, ';'-separated]",
+            )
         else:
             command.add_argument(
                 option.flag, dest=option.name, metavar=option.name.upper(), help=f"{option.help} [{option.env}]"

@@ -126,34 +126,44 @@ def apply_faults(call: Call) -> None:
         raise ApiError(kind, code=code, status=rule.status, headers=headers)
 
 
-def _caller_plan(call: Call, sent: str) -> str | None:
-    """The plan of the key a credential names, if it is one (for per-plan budgets)."""
-    token = sent.partition(" ")[2].strip() or sent.strip()
-    key = call.emu.keys.find(call.vendor.name, token)
-    workspace = call.emu.keys.workspace(call.vendor.name, key.workspace) if key else None
-    return workspace.plan if workspace else None
+def charge(emu: Emulator, vendor: Vendor, request: Request, operation_id: str, now: datetime) -> dict[str, str]:
+    """Count one request against its caller's budget (the credential sent, else the address).
 
-
-def charge_rate_limit(call: Call) -> None:
-    """Count the request against its caller's budget (the credential sent, else the address)."""
-    rules = call.profile.rate_limit
+    Returns the rate-limit headers to send; raises RATE_LIMITED (with them) past the budget.
+    Routing errors are charged too, as the vendors do (`operation_id` is then "").
+    """
+    rules = vendor.profile.rate_limit
     if rules is None:
-        return
-    carriers = credential_headers(call.vendor.spec.document.get("components", {}).get("securitySchemes", {}))
-    sent = next((call.request.headers[h] for h in carriers if call.request.headers.get(h)), None)
-    plan = _caller_plan(call, sent) if sent and rules.plans else None
-    limit, bucket = rules.budget(call.op.operation_id, plan)
+        return {}
+    carriers = credential_headers(vendor.spec.document.get("components", {}).get("securitySchemes", {}))
+    sent = next((request.headers[h] for h in carriers if request.headers.get(h)), None)
+    owner = None
+    if sent and (rules.plans or rules.per == "workspace"):
+        token = sent.partition(" ")[2].strip() or sent.strip()
+        key = emu.keys.find(vendor.name, token)
+        owner = emu.keys.workspace(vendor.name, key.workspace) if key else None
+    limit, bucket = rules.budget(operation_id, owner.plan if owner else None)
     if limit is None:
-        return
-    caller = ("credential", hashlib.sha256(sent.encode()).hexdigest()) if sent else ("addr", call.request.remote_addr)
-    verdict = call.emu.ratelimits.charge((call.vendor.name, bucket, *caller), limit, rules.window_s, call.now)
-    call.extra_headers.update(headers_for(rules, limit, verdict))
+        return {}
+    if owner is not None and rules.per == "workspace":
+        caller: tuple = ("workspace", owner.id)
+    elif sent:
+        caller = ("credential", hashlib.sha256(sent.encode()).hexdigest())
+    else:
+        caller = ("addr", request.remote_addr)
+    verdict = emu.ratelimits.charge((vendor.name, bucket, *caller), limit, rules.window_s, now)
+    headers = headers_for(rules, limit, verdict)
     if not verdict.allowed:
         raise ApiError(
             errors.RATE_LIMITED,
             f"Rate limit of {limit} requests per {rules.window_s} s exceeded; retry in {verdict.reset_s} s.",
-            headers={"Retry-After": str(verdict.reset_s)},
+            headers={**headers, "Retry-After": str(verdict.reset_s)},
         )
+    return headers
+
+
+def charge_rate_limit(call: Call) -> None:
+    call.extra_headers.update(charge(call.emu, call.vendor, call.request, call.op.operation_id, call.now))
 
 
 def authenticate(call: Call) -> None:
@@ -346,6 +356,7 @@ def _outcome(call: Call) -> Reply:
 
 def handle(call: Call) -> Response:
     """Steps, handler, encoding, the strict check, then (only then) storing an idempotent reply."""
+    call.emu.scheduler.run_due(call.now)  # what the clock made happen, before anyone looks
     reply = _outcome(call)
     try:
         body = _encode(reply)

@@ -28,6 +28,8 @@ class RateLimitProfile:
     headers: str = "ietf"
     plans: dict[str, int] = field(default_factory=dict)
     operations: dict[str, int | None] = field(default_factory=dict)
+    # Who shares a budget: the credential sent ("credential"), or every key of a workspace ("workspace").
+    per: str = "credential"
 
     def budget(self, operation_id: str, plan: str | None) -> tuple[int | None, str]:
         """(limit, bucket name) for one request; a None limit means it is not counted."""

@@ -21,6 +21,7 @@ from upload_emulator.journal import Journal
 from upload_emulator.outcomes import OutcomeStore
 from upload_emulator.presign import Presigner
 from upload_emulator.ratelimit import RateLimiter
+from upload_emulator.scheduler import Scheduler
 from upload_emulator.settings import Settings
 from upload_emulator.spec import Spec
 from upload_emulator.state import ResourceStore, UploadStore
@@ -58,7 +59,12 @@ class Emulator:
         self.clock = Clock()
         for vendor in settings.served_vendors:
             check_vendor(vendor)
-        self.worlds: dict[str, World] = {v: load_world(v, settings.fixtures_dir) for v in settings.served_vendors}
+        for override in settings.overrides:
+            if override.partition(".")[0] not in settings.served_vendors:
+                raise ValueError(f"--set {override}: no vendor {override.partition('.')[0]!r} is served")
+        self.worlds: dict[str, World] = {
+            v: load_world(v, settings.fixtures_dir, settings.overrides) for v in settings.served_vendors
+        }
         self.specs: dict[str, Spec] = {}
         self.keys = KeyStore(self.worlds)
         self.idempotency = IdempotencyStore()
@@ -67,6 +73,7 @@ class Emulator:
         self.journal = Journal(settings.journal_size)
         self.faults = FaultStore()
         self.outcomes = OutcomeStore()
+        self.scheduler = Scheduler()
         self.callbacks = CallbackDispatcher(self.clock)
         self.ratelimits = RateLimiter()
         self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
@@ -116,6 +123,7 @@ class Emulator:
         self.journal.clear()
         self.faults.clear()
         self.outcomes.clear()
+        self.scheduler.reset()
         self.callbacks.reset()
         self.ratelimits.reset()
         self.clock.reset()

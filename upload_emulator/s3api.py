@@ -103,6 +103,7 @@ class _S3Call:
         self.started = time.perf_counter()
         self.vendor: str | None = None
         self.fault: str | None = None
+        emu.scheduler.run_due(emu.clock.now())  # e.g. an object removed when its job finished
 
     def inject(self) -> Response | None:
         """Apply a matching fault: delay, an S3 error, or (PUT) a connection cut mid-body."""

@@ -59,6 +59,9 @@ class Settings:
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
     # Appended to bucket names (`scripe-uploads-<suffix>`); None: the instance id; "": plain names.
     bucket_suffix: str | None = None
+    # Changes to vendors' fixture settings: "scripe.uploads.caps=reference" sets
+    # profile.settings.uploads.caps of Scripe (the value is read as YAML: 5, true, [a, b]).
+    overrides: tuple[str, ...] = ()
 
     @property
     def served_vendors(self) -> tuple[str, ...]:
@@ -121,6 +124,16 @@ def _vendor_list(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def _overrides(value: str) -> tuple[str, ...]:
+    """`vendor.path.to.key=value`, several separated by `;` (a flag may also repeat)."""
+    found = tuple(v.strip() for v in value.split(";") if v.strip())
+    for each in found:
+        target, sep, _ = each.partition("=")
+        if not sep or target.count(".") < 1:
+            raise ValueError(f"{each!r} is not vendor.key=value (e.g. scripe.uploads.caps=reference)")
+    return found
+
+
 @dataclass(frozen=True)
 class Option:
     name: str  # the Settings field
@@ -151,6 +164,12 @@ OPTIONS = (
     Option("log_format", "--log-format", _choice("text", "json"), "text (default) or json: one line per request"),
     Option("journal_size", "--journal-size", _integer(1, 1_000_000), "requests kept in the journal (default 1000)"),
     Option(
+        "overrides",
+        "--set",
+        _overrides,
+        "change a vendor's fixture setting: vendor.key=value, e.g. scripe.uploads.caps=reference (repeatable)",
+    ),
+    Option(
         "bucket_suffix",
         "--bucket-suffix",
         _text,
@@ -175,8 +194,8 @@ def _config_values(path: Path) -> dict[str, Any]:
 
 
 def _parsed(option: Option, value: Any, where: str) -> Any:
-    if isinstance(value, (list, tuple)) and option.name == "vendors":
-        value = ",".join(map(str, value))
+    if isinstance(value, (list, tuple)) and option.name in ("vendors", "overrides"):
+        value = ("," if option.name == "vendors" else ";").join(map(str, value))
     if isinstance(value, bool):
         value = "true" if value else "false"
     try:

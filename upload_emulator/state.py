@@ -133,6 +133,14 @@ class UploadStore:
             record.state, record.redeemed_at, record.redeemed_by = REDEEMED, now, by
             return record
 
+    def release(self, record: UploadRecord) -> bool:
+        """Make a redeemed upload usable again (its ingest failed or was cancelled); False if it is gone."""
+        with self._lock:
+            if record.state != REDEEMED:
+                return False
+            record.state, record.redeemed_at, record.redeemed_by = UPLOADED, None, None
+            return True
+
     def remove(self, record: UploadRecord) -> None:
         with self._lock:
             record.state = REMOVED

@@ -32,6 +32,15 @@ class AuthProfile:
     key_pattern: str = r"^.+$"
     new_key_prefix: str = "key_"
     new_oauth_prefix: str = "oauth_"
+    # Other kinds of credential the control API may mint, by kind → secret prefix
+    # (Adclear's session tokens, Scripe's live keys).
+    kind_prefixes: dict[str, str] = field(default_factory=dict)
+
+    def prefix_for(self, kind: str) -> str:
+        if kind in self.kind_prefixes:
+            return self.kind_prefixes[kind]
+        return self.new_oauth_prefix if kind == "oauth" else self.new_key_prefix
+
     eligible_plans: frozenset[str] | None = None  # None: every plan may call the API
     default_plan: str = "DEFAULT"
     # security scheme name → the key kind it accepts (absent: any kind)
@@ -170,6 +179,7 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
             key_pattern=auth.get("key_pattern", r"^.+$"),
             new_key_prefix=auth.get("new_key_prefix", f"{vendor}_key_"),
             new_oauth_prefix=auth.get("new_oauth_prefix", f"{vendor}_oauth_"),
+            kind_prefixes=dict(auth.get("kind_prefixes") or {}),
             eligible_plans=frozenset(auth["eligible_plans"]) if "eligible_plans" in auth else None,
             default_plan=auth.get("default_plan", "DEFAULT"),
             scheme_kinds=dict(auth.get("scheme_kinds") or {}),
@@ -197,12 +207,33 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
     )
 
 
-def load_world(vendor: str, fixtures_dir: Path | None = None) -> World:
+def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> None:
+    """Set `profile.settings.<path>` for each `vendor.<path>=<yaml value>` aimed at this vendor."""
+    for each in overrides:
+        target, _, text = each.partition("=")
+        name, _, dotted = target.partition(".")
+        if name != vendor:
+            continue
+        node = raw.setdefault("profile", {}).setdefault("settings", {})
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ValueError(f"--set {each}: {vendor} has no settings section {part!r}")
+            node = node[part]
+        if leaf not in node:
+            raise ValueError(
+                f"--set {each}: {vendor} has no setting {dotted!r}; known here: {', '.join(node) or 'none'}"
+            )
+        node[leaf] = yaml.safe_load(text)
+
+
+def load_world(vendor: str, fixtures_dir: Path | None = None, overrides: tuple[str, ...] = ()) -> World:
     path = fixture_path(vendor, fixtures_dir)
     try:
         raw = load_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read fixtures {path}: {exc}") from exc
+    apply_overrides(vendor, raw, overrides)
     profile = _profile(vendor, raw["profile"])
     workspaces = tuple(
         Workspace(id=w["id"], name=w.get("name", w["id"]), plan=w.get("plan", profile.auth.default_plan))

@@ -301,3 +301,10 @@ def test_single_vendor_mode_gives_a_root_relative_upload_url():
     )
     assert response.json["uploadUrl"] == f"/v1/uploads/{response.json['uploadId']}"
     app.extensions["upload_emulator"].close()
+
+
+def test_the_control_api_mints_session_tokens_that_act_in_the_workspace_they_name(app, client, adclear):
+    made = client.post("/_emulator/keys", json={"vendor": "adclear", "workspace": ACME_WS, "kind": "session"}).json
+    assert made["key"].startswith("adc_sess_") and made["kind"] == "session"
+    answer = adclear.initiate({"Authorization": f"Bearer {made['key']}", "x-adclear-workspace-id": ACME_WS})
+    assert conforms(app, "initiateUpload", answer).status_code == 200

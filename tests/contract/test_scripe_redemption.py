@@ -36,12 +36,14 @@ def test_a_file_source_returns_a_queued_job_that_is_done_at_the_next_read(app, s
     assert source.json["data"]["fileType"] == "audio/mpeg"
 
 
-def test_redeeming_uses_the_upload_up_and_deletes_its_stored_object(scripe, emu):
+def test_redeeming_uses_the_upload_up_and_its_object_goes_when_the_ingest_is_done(scripe, emu):
     upload = scripe.uploaded()
     record = emu.uploads.get(upload["id"])
     assert emu.storage.head(record.bucket, record.key) is not None
-    assert scripe.redeem_source(upload["id"]).status_code == 202
+    job = scripe.redeem_source(upload["id"]).json["data"]
     assert record.state == REDEEMED
+    assert emu.storage.head(record.bucket, record.key) is not None  # the job is still QUEUED
+    assert scripe.job(job["id"]).json["data"]["status"] == "DONE"
     assert emu.storage.head(record.bucket, record.key) is None
 
 

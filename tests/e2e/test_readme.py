@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,17 @@ def test_every_control_call_in_the_readme_works_as_written(live, tmp_path):
     assert result.returncode == 0, result.stderr + result.stdout[-2000:]
     emu_operations = {"/health", "/clock", "/keys", "/uploads", "/requests", "/faults", "/outcomes", "/deliveries"}
     assert all(f"$E{path}" in block for path in emu_operations | {"/spaces", "/reset"})
+
+
+def test_the_readme_failure_paths_example_passes_as_written(tmp_path):
+    [block] = re.findall(r"<!-- failure-paths-example -->\n```python\n(.*?)```", README.read_text(), re.S)
+    (tmp_path / "test_failure_paths_example.py").write_text(block)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"\b1 passed\b", result.stdout), result.stdout[-1000:]

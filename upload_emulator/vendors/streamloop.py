@@ -7,9 +7,6 @@ Imports from a link finish on the emulator's clock; nothing is fetched.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,11 +14,14 @@ from urllib.parse import urlsplit
 from upload_emulator import errors, uploads
 from upload_emulator.clock import isoformat
 from upload_emulator.errors import ApiError
+from upload_emulator.pages import decode_cursor, encode_cursor
 from upload_emulator.pipeline import Call, Reply
 from upload_emulator.state import REDEEMED, NotRedeemable
 
 VENDOR = "streamloop"
 KIND = "upload"
+# Work whose end a test may decide with POST /_emulator/outcomes.
+OUTCOMES = {"import": ("COMPLETED", "FAILED")}
 DEFAULT_LIMIT = 20
 
 
@@ -37,8 +37,9 @@ def _view(call: Call, item: dict, fresh: bool = False) -> dict:
     if "externalSource" in item:
         import_s = float(_cfg(call, "from_link")["import_s"])
         done = not fresh and call.now >= item["_created"] + timedelta(seconds=import_s)
-        out["externalSource"] = {**item["externalSource"], "state": {"status": "COMPLETED" if done else "PENDING"}}
-        out["uploaded"] = done
+        status = item.get("_final", "COMPLETED") if done else "PENDING"
+        out["externalSource"] = {**item["externalSource"], "state": {"status": status}}
+        out["uploaded"] = status == "COMPLETED"
         return out
     out["uploaded"] = record is not None and record.state == REDEEMED
     if record is not None and out["uploaded"]:
@@ -107,23 +108,9 @@ def create_upload(call: Call) -> Reply:
     return Reply(201, _view(call, item))
 
 
-def _decode_cursor(cursor: str) -> int:
-    try:
-        seq = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))["before"]
-        if isinstance(seq, int) and not isinstance(seq, bool):
-            return seq
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise ApiError(errors.UNPROCESSABLE, "cursor is not one this API returned.", field="cursor")
-
-
-def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": seq}).encode()).decode().rstrip("=")
-
-
 def list_uploads(call: Call) -> Reply:
     limit = call.params.get("limit", DEFAULT_LIMIT)
-    before = _decode_cursor(call.params["cursor"]) if "cursor" in call.params else None
+    before = decode_cursor(call.params["cursor"]) if "cursor" in call.params else None
     items = sorted(
         (i for i in call.emu.resources.list(VENDOR, KIND, call.workspace.id) if not i.get("_removed")),
         key=lambda i: i["_seq"],
@@ -136,7 +123,7 @@ def list_uploads(call: Call) -> Reply:
         200,
         {
             "data": [_view(call, i) for i in page],
-            "page": {"hasMore": more, "nextCursor": _encode_cursor(page[-1]["_seq"]) if more else None},
+            "page": {"hasMore": more, "nextCursor": encode_cursor(page[-1]["_seq"]) if more else None},
         },
     )
 
@@ -198,6 +185,7 @@ def create_upload_from_link(call: Call) -> Reply:
     except ValueError:  # e.g. a malformed IPv6 host: the pattern in the spec cannot catch it all
         raise ApiError(errors.UNPROCESSABLE, "url is not a valid link.", field="url") from None
     name = link.path.rstrip("/").rsplit("/", 1)[-1] or "Imported media"
+    decided = call.emu.outcomes.take(VENDOR, "import", {"type": body["type"], "url": body["url"]})
     item = {
         "id": upload_id,
         "mimeType": cfg["mime_types"][body["type"]],
@@ -206,13 +194,24 @@ def create_upload_from_link(call: Call) -> Reply:
         "fileSize": None,
         "externalSource": {"url": body["url"], "quality": body.get("quality")},
         "_created": call.now,
+        "_final": decided.result if decided else "COMPLETED",
     }
     call.emu.resources.put(VENDOR, KIND, call.workspace.id, item)
     location = f"{call.vendor.mount_path}/uploads/{upload_id}"
     return Reply(202, _view(call, item, fresh=True), headers={"Location": location})
 
 
+def get_status(call: Call) -> Reply:
+    return Reply(200, {"status": "ok"})
+
+
+def get_openapi_document(call: Call) -> Reply:
+    return Reply(200, call.vendor.spec.served_document(call.request.host_url.rstrip("/") + call.vendor.mount_path))
+
+
 HANDLERS = {
+    "getStatus": get_status,
+    "getOpenApiDocument": get_openapi_document,
     "createUpload": create_upload,
     "listUploads": list_uploads,
     "getUpload": get_upload,
