@@ -6,6 +6,8 @@ exactly the state the vendor endpoints act on.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from upload_emulator import __version__, errors
 from upload_emulator.clock import isoformat, parse_iso
 from upload_emulator.errors import ApiError
@@ -262,7 +264,21 @@ def create_space(call: Call) -> Reply:
     return Reply(201, {"id": space["id"], "vendor": vendor, "workspace": body["workspace"], "name": space["name"]})
 
 
+def get_metrics(call: Call) -> Reply:
+    from upload_emulator.metrics import exposition  # prometheus_client loads only when scraped
+
+    return Reply(200, exposition(call.emu), "text/plain; version=0.0.4; charset=utf-8")
+
+
+def get_viewer(call: Call) -> Reply:
+    """The journal viewer: one self-contained page shipped inside the package."""
+    page = (Path(__file__).resolve().parent / "viewer.html").read_bytes()
+    return Reply(200, page, "text/html; charset=utf-8", {"Cache-Control": "no-store"})
+
+
 HANDLERS = {
+    "getMetrics": get_metrics,
+    "getViewer": get_viewer,
     "changeKey": change_key,
     "createOutcome": create_outcome,
     "listOutcomes": list_outcomes,

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from upload_emulator import admin, errors, pipeline, s3api
+from upload_emulator import __version__, admin, cors, errors, pipeline, s3api
 from upload_emulator.clock import isoformat
 from upload_emulator.dialects import render, render_s3
 from upload_emulator.errors import ApiError
@@ -94,14 +94,102 @@ def _vendor_for_path(emu: Emulator, path: str) -> Vendor:
     return control
 
 
-def _reason_phrase(response: Response) -> Response:
-    """`403 Forbidden`, as S3 and the vendors send it (werkzeug's own table says `403 FORBIDDEN`)."""
+def _is_s3(path: str) -> bool:
+    return path == S3_MOUNT or path.startswith(S3_MOUNT + "/")
+
+
+def _finish_response(emu: Emulator, response: Response) -> Response:
+    """For every answer: the reason phrase S3 and the vendors send (`403 Forbidden`, where werkzeug
+    says `403 FORBIDDEN`), and CORS headers for an allowed browser origin outside the control plane."""
     with contextlib.suppress(ValueError):  # a status Python does not know keeps werkzeug's wording
         response.status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}"
+    origin = request.headers.get("Origin")
+    wanted = origin and "Access-Control-Allow-Origin" not in response.headers and _cors_applies(emu, request.path)
+    if wanted and cors.origin_allowed(origin, emu.settings.cors_origins):
+        response.headers.update(cors.response_headers(origin or ""))
     return response
 
 
+def _cors_applies(emu: Emulator, path: str) -> bool:
+    return _is_s3(path) or not _vendor_for_path(emu, path).is_control_plane
+
+
+def _record_other(
+    emu: Emulator, vendor: str, operation: str, status: int, code: str | None, request_id: str, started: float
+) -> None:
+    """Journal and log a request no spec operation served (a preflight, the index, a routing error)."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    emu.journal.record(
+        at=isoformat(emu.clock.now()),
+        requestId=request_id,
+        vendor=vendor,
+        operationId=operation,
+        method=request.method,
+        path=request.path,
+        status=status,
+        errorCode=code,
+        durationMs=duration_ms,
+        requestBodyBytes=request.content_length or 0,
+        origin=request.headers.get("Origin"),
+    )
+    fields = {
+        "vendor": vendor,
+        "operationId": operation,
+        "status": status,
+        "errorCode": code,
+        "durationMs": duration_ms,
+        "requestId": request_id,
+    }
+    log.info("%s %s %s %s %.1fms %s", vendor, operation, status, code or "-", duration_ms, request_id, extra=fields)
+
+
+def _preflight(emu: Emulator):
+    """Answer a CORS preflight (and journal it) before any route sees it; other requests pass."""
+    if not cors.is_preflight(request.method, request.headers):
+        return None
+    started = time.perf_counter()
+    origin = request.headers.get("Origin")
+    vendor = None if _is_s3(request.path) else _vendor_for_path(emu, request.path)
+    name = "s3" if vendor is None else vendor.name
+    request_id = pipeline.new_request_id(vendor.profile.request_id_prefix if vendor else "req_")
+    if _cors_applies(emu, request.path) and cors.origin_allowed(origin, emu.settings.cors_origins):
+        _record_other(emu, name, "preflight", 204, None, request_id, started)
+        return Response(
+            b"",
+            status=204,
+            headers={**cors.preflight_headers(origin or "", request.headers), "X-Request-Id": request_id},
+        )
+    err = ApiError(errors.CORS_FORBIDDEN)
+    rendered = render_s3(err, request_id) if vendor is None else render(err, vendor.profile, request_id)
+    _record_other(emu, name, "preflight", rendered.status, rendered.code, request_id, started)
+    return Response(
+        rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
+    )
+
+
+def _index(emu: Emulator):
+    """`GET /`: what is served here, for a person who opened the emulator's address."""
+    started, request_id = time.perf_counter(), pipeline.new_request_id()
+    root = request.host_url.rstrip("/")
+    body = {
+        "name": "upload-emulator",
+        "version": __version__,
+        "vendors": [
+            {"name": v.name, "baseUrl": root + v.mount_path, "openapi": f"{root}{v.prefix}/openapi.json"}
+            for v in emu.vendors.values()
+            if not v.is_control_plane
+        ],
+        "s3Endpoint": root + S3_MOUNT,
+        "controlApi": root + "/_emulator",
+        "viewer": root + "/_emulator/ui",
+        "metrics": root + "/_emulator/metrics",
+    }
+    _record_other(emu, "emulator", "index", 200, None, request_id, started)
+    return jsonify(body), 200, {"X-Request-Id": request_id}
+
+
 def _routing_error(emu: Emulator, exc: HTTPException):
+    started = time.perf_counter()
     vendor = _vendor_for_path(emu, request.path)
     request_id = pipeline.new_request_id(vendor.profile.request_id_prefix)
     if isinstance(exc, MethodNotAllowed):
@@ -119,16 +207,9 @@ def _routing_error(emu: Emulator, exc: HTTPException):
         err, limits = limited, {}
     rendered = render(err, vendor.profile, request_id)
     if not vendor.is_control_plane:
-        emu.journal.record(
-            at=isoformat(emu.clock.now()),
-            requestId=request_id,
-            vendor=vendor.name,
-            method=request.method,
-            path=request.path,
-            status=rendered.status,
-            errorCode=rendered.code,
-            requestBodyBytes=request.content_length or 0,
-        )
+        _record_other(emu, vendor.name, "", rendered.status, rendered.code, request_id, started)
+    elif not request.path.startswith(vendor.mount_path + "/"):  # no vendor's path at all: a wrong base path
+        _record_other(emu, "emulator", "", rendered.status, rendered.code, request_id, started)
     headers = {
         "X-Request-Id": request_id,
         **limits,
@@ -169,7 +250,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
-    app.after_request(_reason_phrase)
+    app.before_request(lambda: _preflight(emu))
+    app.after_request(lambda response: _finish_response(emu, response))
+    if not settings.single_vendor:
+        app.add_url_rule("/", endpoint="index", view_func=lambda: _index(emu), methods=["GET"])
     app.wsgi_app = s3api.ConnectionCutter(app.wsgi_app)  # type: ignore[method-assign]
     return app
 

@@ -19,6 +19,8 @@ def _resolved(args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
     flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
     repeated: list[str] = flags.get("overrides") or []
     flags["overrides"] = ";".join(repeated) if repeated else None
+    origins: list[str] = flags.get("cors_origins") or []
+    flags["cors_origins"] = ",".join(origins) if origins else None
     flags["strict"] = True if getattr(args, "strict", False) else None
     config = getattr(args, "config", None)
     return resolve(flags, config=Path(config) if config else None)
@@ -154,6 +156,14 @@ def _settings_flags(command: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         if option.name == "strict":
             command.add_argument("--strict", action="store_true", help=f"{option.help} [{option.env}]")
+        elif option.name == "cors_origins":
+            command.add_argument(
+                "--cors-origin",
+                dest="cors_origins",
+                action="append",
+                metavar="ORIGIN",
+                help=f"{option.help} [{option.env}, ','-separated]",
+            )
         elif option.name == "overrides":
             command.add_argument(
                 "--set",

@@ -102,6 +102,7 @@ S3_CODES = {
     "INVALID_DIGEST": "InvalidDigest",
     "NO_SUCH_BUCKET": "NoSuchBucket",
     "S3_METHOD_NOT_ALLOWED": "MethodNotAllowed",
+    "CORS_FORBIDDEN": "AccessForbidden",
     "INTERNAL": "InternalError",
     "UNAVAILABLE": "ServiceUnavailable",
 }

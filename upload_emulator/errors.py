@@ -70,6 +70,13 @@ BAD_DIGEST = _kind("BAD_DIGEST", 400, "The Content-MD5 you specified did not mat
 INVALID_DIGEST = _kind("INVALID_DIGEST", 400, "The Content-MD5 you specified is not valid.")
 INVALID_RANGE = _kind("INVALID_RANGE", 416, "The requested range is not satisfiable")
 NO_SUCH_BUCKET = _kind("NO_SUCH_BUCKET", 404, "The specified bucket does not exist.")
+CORS_FORBIDDEN = _kind(
+    "CORS_FORBIDDEN",
+    403,
+    "CORSResponse: This CORS request is not allowed. This is usually because the evaluation of Origin, "
+    "request method / Access-Control-Request-Method or Access-Control-Request-Headers are not allowed "
+    "by the resource's CORS configuration (see --cors-origin).",
+)
 S3_METHOD_NOT_ALLOWED = _kind(
     "S3_METHOD_NOT_ALLOWED", 405, "The specified method is not allowed against this resource."
 )

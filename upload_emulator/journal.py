@@ -7,7 +7,7 @@ including requests the emulator rejected. Keys appear only redacted.
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 FIELDS = (
@@ -31,10 +31,15 @@ class Journal:
     def __init__(self, size: int = 1000) -> None:
         self._lock = threading.Lock()
         self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
+        # Requests by (vendor, operationId, status) since the last reset, kept past the ring's size
+        # (the metrics endpoint reports them).
+        self.counts: Counter[tuple[str, str, int]] = Counter()
 
     def add(self, entry: dict[str, Any]) -> None:
+        key = (str(entry.get("vendor")), str(entry.get("operationId") or "-"), int(entry.get("status") or 0))
         with self._lock:
             self._entries.append(entry)
+            self.counts[key] += 1
 
     def record(self, **values: Any) -> None:
         """Add an entry with every standard field (missing ones as None) plus any extras."""
@@ -48,5 +53,11 @@ class Journal:
         return found[-limit:] if limit else found
 
     def clear(self) -> None:
+        """Forget the entries; the counts stay (see `reset`)."""
         with self._lock:
             self._entries.clear()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.counts.clear()

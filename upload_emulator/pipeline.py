@@ -391,11 +391,37 @@ def respond(call: Call, reply: Reply, body: Any) -> Response:
         response.headers["Content-Type"] = reply.content_type
     else:
         response.headers.pop("Content-Type", None)
-    journal(call, reply)
+    journal(call, reply, body)
     return response
 
 
-def journal(call: Call, reply: Reply) -> None:
+BODY_SAMPLE_BYTES = 2048
+CREDENTIAL_HEADERS = {"authorization", "x-api-key", "cookie", "proxy-authorization"}
+
+
+def _headers_for_journal(call: Call) -> dict[str, str]:
+    """The request's headers as the journal shows them: every credential redacted."""
+    carriers = {
+        h.lower()
+        for h in credential_headers(call.vendor.spec.document.get("components", {}).get("securitySchemes", {}))
+    }
+    shown = {}
+    for name, value in call.request.headers.items():
+        if name.lower() in CREDENTIAL_HEADERS | carriers:
+            word, _, secret = value.partition(" ")
+            value = f"{word} {redact(secret)}" if secret else redact(value)
+        shown[name] = value
+    return shown
+
+
+def _sample(data: Any) -> str | None:
+    """The first BODY_SAMPLE_BYTES of a body, as text, for the viewer."""
+    if not isinstance(data, bytes) or not data:
+        return None
+    return data[:BODY_SAMPLE_BYTES].decode("utf-8", "replace")
+
+
+def journal(call: Call, reply: Reply, body: Any = None) -> None:
     duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
     fields = {
         "vendor": call.vendor.name,
@@ -434,6 +460,10 @@ def journal(call: Call, reply: Reply) -> None:
         requestBodyBytes=call.request.content_length or len(call.raw_body),
         replayed=call.replayed,
         fault=call.fault,
+        requestHeaders=_headers_for_journal(call),
+        requestBody=_sample(call.raw_body),
+        # Error bodies only: a success body may carry a secret (a new API key), an error never does.
+        responseBody=_sample(body) if reply.status >= 400 else None,
         **{
             f"header:{name}": call.request.headers[name]
             for name in call.profile.journal_headers

@@ -44,18 +44,31 @@ class _TimedQueryAuth(S3SigV4QueryAuth):
         string_to_sign = self.string_to_sign(request, self.canonical_request(request))
         self._inject_signature_to_request(request, self.signature(string_to_sign, request))
 
-    def signature_for(self, request: AWSRequest) -> str:
+    def signature_for(self, request: AWSRequest) -> Computed:
         """Recompute the signature of an already-presigned request (auth params in its URL)."""
         request.context["timestamp"] = self._timestamp
-        return self.signature(self.string_to_sign(request, self.canonical_request(request)), request)
+        canonical = self.canonical_request(request)
+        string_to_sign = self.string_to_sign(request, canonical)
+        return Computed(self.signature(string_to_sign, request), canonical, string_to_sign)
 
 
 class _TimedHeaderAuth(S3SigV4Auth):
     """botocore's header signer, recomputing a signature at a given timestamp."""
 
-    def signature_at(self, request: AWSRequest, timestamp: str) -> str:
+    def signature_at(self, request: AWSRequest, timestamp: str) -> Computed:
         request.context["timestamp"] = timestamp
-        return self.signature(self.string_to_sign(request, self.canonical_request(request)), request)
+        canonical = self.canonical_request(request)
+        string_to_sign = self.string_to_sign(request, canonical)
+        return Computed(self.signature(string_to_sign, request), canonical, string_to_sign)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A signature as the server computes it, with what S3 shows a client whose signature differs."""
+
+    signature: str
+    canonical_request: str
+    string_to_sign: str
 
 
 @dataclass(frozen=True)
@@ -184,12 +197,18 @@ class Presigner:
         lowered = {k.lower(): v for k, v in headers.items()}
         return {name: host if name == "host" else lowered.get(name, "") for name in names}
 
-    def _compare(self, expected: str, provided: str) -> None:
-        if not hmac.compare_digest(expected.encode(), provided.encode()):
+    def _compare(self, expected: Computed, provided: str) -> None:
+        """As S3 does, a mismatch shows the canonical request and string to sign the server used, so a
+        client can see which header (often Content-Type) differs from what it signed."""
+        if not hmac.compare_digest(expected.signature.encode(), provided.encode()):
             raise ApiError(
                 errors.SIGNATURE_MISMATCH,
                 extra={
                     "AWSAccessKeyId": self.credentials.access_key,
+                    "StringToSign": expected.string_to_sign,
                     "SignatureProvided": provided,
+                    "StringToSignBytes": " ".join(f"{b:02x}" for b in expected.string_to_sign.encode()),
+                    "CanonicalRequest": expected.canonical_request,
+                    "CanonicalRequestBytes": " ".join(f"{b:02x}" for b in expected.canonical_request.encode()),
                 },
             )

@@ -120,7 +120,7 @@ class Emulator:
         self.resources.reset()
         self._seed_resources()
         self.storage.reset()
-        self.journal.clear()
+        self.journal.reset()
         self.faults.clear()
         self.outcomes.clear()
         self.scheduler.reset()

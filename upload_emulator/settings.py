@@ -62,6 +62,9 @@ class Settings:
     # Changes to vendors' fixture settings: "scripe.uploads.caps=reference" sets
     # profile.settings.uploads.caps of Scripe (the value is read as YAML: 5, true, [a, b]).
     overrides: tuple[str, ...] = ()
+    # Web origins whose pages may call the vendor APIs and the S3 endpoint (CORS); empty: any
+    # loopback origin (http://localhost:*, http://127.0.0.1:*); "*": every origin.
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def served_vendors(self) -> tuple[str, ...]:
@@ -170,6 +173,12 @@ OPTIONS = (
         "change a vendor's fixture setting: vendor.key=value, e.g. scripe.uploads.caps=reference (repeatable)",
     ),
     Option(
+        "cors_origins",
+        "--cors-origin",
+        _vendor_list,
+        "a web origin allowed to call the APIs from a browser (repeatable; '*' for any; default: loopback origins)",
+    ),
+    Option(
         "bucket_suffix",
         "--bucket-suffix",
         _text,
@@ -194,7 +203,7 @@ def _config_values(path: Path) -> dict[str, Any]:
 
 
 def _parsed(option: Option, value: Any, where: str) -> Any:
-    if isinstance(value, (list, tuple)) and option.name in ("vendors", "overrides"):
+    if isinstance(value, (list, tuple)) and option.name in ("vendors", "overrides", "cors_origins"):
         value = ("," if option.name == "vendors" else ";").join(map(str, value))
     if isinstance(value, bool):
         value = "true" if value else "false"
