@@ -14,7 +14,7 @@ from http import HTTPStatus
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from upload_emulator import __version__, admin, cors, errors, pipeline, s3api
+from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, s3api
 from upload_emulator.clock import isoformat
 from upload_emulator.dialects import render, render_s3
 from upload_emulator.errors import ApiError
@@ -167,6 +167,22 @@ def _preflight(emu: Emulator):
     )
 
 
+def _guard_control_plane(emu: Emulator):
+    """Refuse a foreign Host, a cross-site write or a missing token before the control plane sees it."""
+    control = emu.vendors[admin.NAME]
+    if not (request.path == control.mount_path or request.path.startswith(control.mount_path + "/")):
+        return None
+    why = localonly.refusal(emu.settings, request.method, request.headers, request.host)
+    if why is None:
+        return None
+    request_id = pipeline.new_request_id()
+    log.warning("control API refused %s %s: %s", request.method, request.path, why)
+    rendered = render(ApiError(errors.CONTROL_FORBIDDEN, why), control.profile, request_id)
+    return Response(
+        rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
+    )
+
+
 def _index(emu: Emulator):
     """`GET /`: what is served here, for a person who opened the emulator's address."""
     started, request_id = time.perf_counter(), pipeline.new_request_id()
@@ -251,6 +267,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
     app.before_request(lambda: _preflight(emu))
+    app.before_request(lambda: _guard_control_plane(emu))
     app.after_request(lambda response: _finish_response(emu, response))
     if not settings.single_vendor:
         app.add_url_rule("/", endpoint="index", view_func=lambda: _index(emu), methods=["GET"])

@@ -19,8 +19,9 @@ def _resolved(args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
     flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
     repeated: list[str] = flags.get("overrides") or []
     flags["overrides"] = ";".join(repeated) if repeated else None
-    origins: list[str] = flags.get("cors_origins") or []
-    flags["cors_origins"] = ",".join(origins) if origins else None
+    for listed in ("cors_origins", "allowed_hosts"):
+        values: list[str] = flags.get(listed) or []
+        flags[listed] = ",".join(values) if values else None
     flags["strict"] = True if getattr(args, "strict", False) else None
     config = getattr(args, "config", None)
     return resolve(flags, config=Path(config) if config else None)
@@ -65,7 +66,8 @@ def banner(app, settings: Settings, port: int) -> str:
             "",
         ]
     if not is_loopback(settings.host):
-        lines += [f"WARNING: bound to {settings.host}: anyone who can reach it can drive the emulator.", ""]
+        guard = "set --control-token" if not settings.control_token else "the control API needs its token"
+        lines += [f"WARNING: bound to {settings.host}: others can reach it ({guard}).", ""]
     lines.append("Ctrl-C to stop")
     return "\n".join(lines)
 
@@ -156,6 +158,14 @@ def _settings_flags(command: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         if option.name == "strict":
             command.add_argument("--strict", action="store_true", help=f"{option.help} [{option.env}]")
+        elif option.name == "allowed_hosts":
+            command.add_argument(
+                "--allowed-host",
+                dest="allowed_hosts",
+                action="append",
+                metavar="HOST",
+                help=f"{option.help} [{option.env}, ','-separated]",
+            )
         elif option.name == "cors_origins":
             command.add_argument(
                 "--cors-origin",

@@ -39,6 +39,7 @@ KEY_EXPIRED = _kind("KEY_EXPIRED", 401, "The key has expired.")
 SCOPE_MISSING = _kind("SCOPE_MISSING", 403, "The credentials lack a required scope.")
 WORKSPACE_REQUIRED = _kind("WORKSPACE_REQUIRED", 400, "A workspace must be named for this credential.")
 WORKSPACE_FORBIDDEN = _kind("WORKSPACE_FORBIDDEN", 403, "The caller is not a member of that workspace.")
+CONTROL_FORBIDDEN = _kind("CONTROL_FORBIDDEN", 403, "The control API only answers local callers.")
 PLAN_NOT_ELIGIBLE = _kind("PLAN_NOT_ELIGIBLE", 403, "The plan does not include API access.")
 # --- repeated or too many requests, or a resource in the wrong state -------------------
 CONFLICT = _kind("CONFLICT", 409, "The resource is not in a state that allows this.")

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Request, Response
+from werkzeug.exceptions import ClientDisconnected
 
 from upload_emulator import errors
 from upload_emulator.auth import authenticate as auth_authenticate
@@ -227,8 +228,13 @@ def read_body(call: Call) -> None:
     if declared is not None and declared > cap:
         raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is {declared} bytes; the limit is {cap}.")
     raw = b""
-    while len(raw) <= cap and (chunk := call.request.stream.read(cap + 1 - len(raw))):
-        raw += chunk  # a stream may return less than asked; stop at the cap or the end
+    try:
+        while len(raw) <= cap and (chunk := call.request.stream.read(cap + 1 - len(raw))):
+            raw += chunk  # a stream may return less than asked; stop at the cap or the end
+    except ValueError as bad:  # the server could not decode the framing (a malformed chunked body)
+        raise ApiError(errors.MALFORMED_REQUEST, f"The request body's framing is malformed: {bad}") from None
+    except (ClientDisconnected, ConnectionError):  # the client's own doing, journaled as such; not an emulator bug
+        raise ApiError(errors.MALFORMED_REQUEST, "The client went away before sending the whole body.") from None
     if len(raw) > cap:
         raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is over the {cap}-byte limit.")
     call.raw_body = raw

@@ -26,7 +26,9 @@ from upload_emulator.clock import isoformat
 from upload_emulator.dialects import render_s3
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import S3, S3_CODES_BY_STATUS
+from upload_emulator.presign import QUERY_AUTH_PARAMS as AUTH_PARAMS
 from upload_emulator.runtime import Emulator
+from upload_emulator.s3listing import list_objects_v2
 from upload_emulator.state import REDEEMED, REMOVED
 from upload_emulator.storage import BodyTooShort
 from upload_emulator.uploads import S3_MOUNT
@@ -38,6 +40,45 @@ READ_CHUNK = 1024 * 1024
 DRAIN_LIMIT = 16 * 1024 * 1024
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 CUT_FLAG = "upload_emulator.cut_connection"
+# Query parameters that name an S3 sub-resource or API the emulator does not emulate: 501.
+SUBRESOURCES = frozenset(
+    {
+        "accelerate",
+        "acl",
+        "analytics",
+        "attributes",
+        "cors",
+        "delete",
+        "encryption",
+        "intelligent-tiering",
+        "inventory",
+        "legal-hold",
+        "lifecycle",
+        "location",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "ownershipControls",
+        "partNumber",
+        "policy",
+        "policyStatus",
+        "publicAccessBlock",
+        "replication",
+        "requestPayment",
+        "restore",
+        "retention",
+        "select",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versionId",
+        "versioning",
+        "versions",
+        "website",
+    }
+)
 
 
 class ConnectionCutter:
@@ -186,7 +227,29 @@ def _is_public(emu: Emulator, bucket: str | None, key: str | None) -> bool:
     return record is not None and bool(record.extra.get("public_read"))
 
 
+def _one_auth_mechanism() -> None:
+    """S3 refuses a request that is presigned and also carries an Authorization header (a client
+    bug Scripe's guide warns about), and a signing parameter given twice."""
+    if "X-Amz-Signature" in request.args and "Authorization" in request.headers:
+        raise ApiError(
+            errors.AUTH_QUERY_INVALID,
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+            "string parameter or the Authorization header should be specified",
+            code="InvalidArgument",
+            extra={"ArgumentName": "Authorization", "ArgumentValue": "(redacted)"},
+        )
+    twice = sorted(name for name in AUTH_PARAMS if len(request.args.getlist(name)) > 1)
+    if twice:
+        raise ApiError(
+            errors.AUTH_QUERY_INVALID,
+            f"{twice[0]} may appear only once in a presigned URL.",
+            code="InvalidArgument",
+            extra={"ArgumentName": twice[0]},
+        )
+
+
 def _authorize_read(call: _S3Call, bucket: str | None = None, key: str | None = None) -> None:
+    _one_auth_mechanism()
     path, query = raw_target(request)
     if "X-Amz-Signature" in request.args:
         call.emu.presigner.verify_query(
@@ -213,6 +276,7 @@ def put_object(bucket: str, key: str) -> Response:
     try:
         if "X-Amz-Signature" not in request.args:
             raise ApiError(errors.ACCESS_DENIED, "Uploads must use the presigned URL the API returned.")
+        _one_auth_mechanism()
         path, query = raw_target(request)
         now = emu.clock.now()
         emu.presigner.verify_query("PUT", request.host, path, query, request.headers, now)
@@ -244,7 +308,12 @@ def put_object(bucket: str, key: str) -> Response:
             raise ApiError(errors.ACCESS_DENIED, "This upload was used while its bytes were arriving.")
     except ApiError as err:  # rejected before its body was read: drop the body, then answer
         return call.error(err, close=not _drain(stream, DRAIN_LIMIT))
-    except (BodyTooShort, ClientDisconnected) as short:
+    except (
+        BodyTooShort,
+        ClientDisconnected,
+        ConnectionError,
+        ValueError,
+    ) as short:  # ValueError: malformed chunked framing
         return call.error(ApiError(errors.INCOMPLETE_BODY, f"{errors.INCOMPLETE_BODY.message} ({short})"), close=True)
     response = Response(b"", status=200)
     response.headers["ETag"] = stored.etag
@@ -352,6 +421,9 @@ def delete_object(bucket: str, key: str) -> Response:
     call, refused = _open_read("DeleteObject", bucket)
     if refused is not None:
         return refused
+    record = call.emu.uploads.for_object(bucket, key)
+    if record is not None:
+        call.emu.uploads.remove(record)  # nothing may redeem or complete an upload whose bytes are gone
     call.emu.storage.delete(bucket, key)
     return call.finish(Response(b"", status=204))
 
@@ -360,21 +432,33 @@ def list_objects(bucket: str) -> Response:
     call, refused = _open_read("ListObjectsV2", bucket)
     if refused is not None:
         return refused
-    emu = call.emu
-    prefix = request.args.get("prefix", "")
-    objects = emu.storage.list(bucket, prefix)
-    contents = "".join(
-        f"<Contents><Key>{escape(o.key)}</Key>"
-        f"<LastModified>{o.last_modified.strftime('%Y-%m-%dT%H:%M:%S.000Z')}</LastModified>"
-        f"<ETag>{escape(o.etag)}</ETag><Size>{o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>"
-        for o in objects
-    )
-    xml = (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="{S3_NS}">'
-        f"<Name>{escape(bucket)}</Name><Prefix>{escape(prefix)}</Prefix><KeyCount>{len(objects)}</KeyCount>"
-        f"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>"
-    )
+    try:
+        xml = list_objects_v2(bucket, call.emu.storage.list(bucket, request.args.get("prefix", "")), request.args)
+    except ApiError as err:
+        return call.error(err)
     return call.finish(Response(xml, status=200, content_type="application/xml"))
+
+
+def head_bucket(bucket: str) -> Response:
+    call, refused = _open_read("HeadBucket", bucket)
+    if refused is not None:
+        refused.set_data(b"")  # HEAD answers carry no body, errors included
+        return refused
+    return call.finish(Response(b"", status=200, headers={"x-amz-bucket-region": call.emu.settings.s3_region}))
+
+
+def not_implemented(operation: str) -> Response:
+    """S3 features the emulator does not have (`?acl`, `?tagging`, multipart, …) say so, as 501."""
+    call = _S3Call(_emu(), operation)
+    asked = sorted(set(request.args) & SUBRESOURCES)
+    err = ApiError(
+        errors.INTERNAL,
+        f"The emulator does not implement the {', '.join(asked)} sub-resource(s).",
+        code="NotImplemented",
+        status=501,
+        extra={"Header": "", "Subresource": ",".join(asked)},
+    )
+    return call.error(err, close=not _drain(request.stream, DRAIN_LIMIT))
 
 
 def list_buckets() -> Response:
@@ -414,10 +498,16 @@ def blueprint() -> Blueprint:
 
     @bp.route("/<bucket>", methods=any_method, strict_slashes=False)
     def bucket_root(bucket: str):
+        if SUBRESOURCES & set(request.args):
+            return not_implemented("Bucket")
+        if request.method == "HEAD":
+            return head_bucket(bucket)
         return list_objects(bucket) if request.method == "GET" else _not_allowed("Bucket")
 
     @bp.route("/<bucket>/<path:key>", methods=any_method)
     def object_route(bucket: str, key: str):
+        if SUBRESOURCES & set(request.args):
+            return not_implemented("Object")
         if request.method == "PUT":
             return put_object(bucket, key)
         if request.method in ("GET", "HEAD"):

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import threading
 
+from cheroot import errors as cheroot_errors
 from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.wsgi import Server
 
-THREADS = 16
+THREADS = 32  # CI suites run many clients at once; a browser alone keeps 6 connections open
+LISTEN_BACKLOG = 128  # cheroot's 5 dropped connections and stalled for a second at 32 clients
+MAX_HEADER_BYTES = 64 * 1024  # the request line and all headers together; past it, 414 or 431
 
 
 class _Request(HTTPRequest):
@@ -22,6 +25,19 @@ class _Request(HTTPRequest):
     Without this, cheroot reads the rest of an unread request body before it sends the
     response, so refusing a 1.6 GB PUT up front would still wait for all 1.6 GB.
     """
+
+    def read_request_headers(self) -> bool:
+        """Headers within MAX_HEADER_BYTES (else 431) and a Content-Length that is a number >= 0 (else 400)."""
+        try:
+            ok = super().read_request_headers()
+        except cheroot_errors.MaxSizeExceeded:
+            self.simple_response("431 Request Header Fields Too Large", "The request's headers are too large.")
+            return False
+        declared = self.inheaders.get(b"Content-Length")
+        if ok and declared is not None and not declared.strip().isdigit():
+            self.simple_response("400 Bad Request", "Content-Length must be a whole number of bytes.")
+            return False
+        return ok
 
     def send_headers(self) -> None:
         if any(k.lower() == b"connection" and v.strip().lower() == b"close" for k, v in self.outheaders):
@@ -41,6 +57,8 @@ def build(app, host: str, port: int, threads: int = THREADS) -> Server:
     server = Server((host, port), app, numthreads=threads, server_name="upload-emulator")
     server.ConnectionClass = _Connection
     server.timeout = 30  # seconds a connection may sit idle mid-request
+    server.request_queue_size = LISTEN_BACKLOG
+    server.max_request_header_size = MAX_HEADER_BYTES
     try:
         server.prepare()
     except OSError as exc:

@@ -65,6 +65,10 @@ class Settings:
     # Web origins whose pages may call the vendor APIs and the S3 endpoint (CORS); empty: any
     # loopback origin (http://localhost:*, http://127.0.0.1:*); "*": every origin.
     cors_origins: tuple[str, ...] = ()
+    # Host names the control plane answers besides loopback names and the bound address (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+    # When set, every control-plane call must carry it (`Authorization: Bearer …` or `X-Emulator-Token`).
+    control_token: str | None = None
 
     @property
     def served_vendors(self) -> tuple[str, ...]:
@@ -179,6 +183,15 @@ OPTIONS = (
         "a web origin allowed to call the APIs from a browser (repeatable; '*' for any; default: loopback origins)",
     ),
     Option(
+        "allowed_hosts",
+        "--allowed-host",
+        _vendor_list,
+        "a Host name the control API answers besides loopback names and the bound address (repeatable)",
+    ),
+    Option(
+        "control_token", "--control-token", _text, "require this token on every control API call (for a shared bind)"
+    ),
+    Option(
         "bucket_suffix",
         "--bucket-suffix",
         _text,
@@ -203,7 +216,7 @@ def _config_values(path: Path) -> dict[str, Any]:
 
 
 def _parsed(option: Option, value: Any, where: str) -> Any:
-    if isinstance(value, (list, tuple)) and option.name in ("vendors", "overrides", "cors_origins"):
+    if isinstance(value, (list, tuple)) and option.name in ("vendors", "overrides", "cors_origins", "allowed_hosts"):
         value = ("," if option.name == "vendors" else ";").join(map(str, value))
     if isinstance(value, bool):
         value = "true" if value else "false"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import re
 import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -37,7 +38,15 @@ def cap_for(table: dict[str, int], content_type: str) -> int | None:
     return None
 
 
+HOST = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?")
+
+
 def s3_endpoint(scheme: str, host: str) -> str:
+    """The S3 endpoint as the client reached it; a Host that is not host[:port] cannot make a URL."""
+    if not HOST.fullmatch(host or ""):
+        raise ApiError(
+            errors.MALFORMED_REQUEST, "The Host header must be host[:port]: URLs are made from it.", field="Host"
+        )
     return f"{scheme}://{host}{S3_MOUNT}"
 
 
@@ -93,6 +102,7 @@ def mint(
     emu: Emulator, *, ttl_s: int, scheme: str, host: str, now: datetime, **record_fields
 ) -> tuple[UploadRecord, str]:
     """Record an upload and presign its PUT in one go (the handle expires with its URL)."""
+    s3_endpoint(scheme, host)  # a Host that cannot make a URL is refused before anything is recorded
     record = create_record(emu, ttl_s=ttl_s, now=now, **record_fields)
     return record, presign_put(emu, record, scheme=scheme, host=host, ttl_s=ttl_s, now=now)
 

@@ -158,9 +158,42 @@ def test_a_web_page_on_another_origin_cannot_send_the_control_api_a_form_body(cl
         content_type="text/plain",
         headers={"Origin": "http://evil.example"},
     )
-    assert answer.status_code == 400
+    assert answer.status_code == 403 and answer.json["code"] == "CONTROL_FORBIDDEN"
     assert all(k.workspace != "org_evil" for k in emu.keys.all())
     same_origin = client.post(
         "/_emulator/clock", data='{"frozen": true}', content_type="text/plain", headers={"Origin": "http://localhost"}
     )
     assert same_origin.status_code == 200
+
+
+def test_a_foreign_host_cannot_read_the_keys_dns_rebinding(client):
+    answer = client.get("/_emulator/keys", headers={"Host": "attacker.example:8080"})
+    assert answer.status_code == 403 and "scripe_sk_test" not in answer.get_data(as_text=True)
+    assert "--allowed-host attacker.example" in answer.json["detail"]
+    for host in ("localhost:8080", "127.0.0.1", "[::1]:9"):
+        assert client.get("/_emulator/health", headers={"Host": host}).status_code == 200
+
+
+def test_a_cross_site_reset_is_refused_and_changes_nothing(client, emu):
+    emu.clock.advance(100)
+    answer = client.post("/_emulator/reset", headers={"Origin": "https://some-site.example"})
+    assert answer.status_code == 403
+    assert emu.clock.now() > emu.clock.now().__class__.now(emu.clock.now().tzinfo)  # still 100 s ahead
+
+
+def test_vendor_apis_keep_answering_any_host():
+    from support import make_app
+
+    from upload_emulator.app import emulator_of
+
+    app = make_app(allowed_hosts=("emulator.test",), control_token="s3cret")
+    client = app.test_client()
+    assert client.get("/scripe/v1/health", headers={"Host": "anything.example"}).status_code == 200
+    assert client.get("/_emulator/health", headers={"Host": "emulator.test"}).status_code == 403  # no token
+    assert (
+        client.get("/_emulator/health", headers={"Host": "emulator.test", "X-Emulator-Token": "s3cret"}).status_code
+        == 200
+    )
+    assert client.get("/_emulator/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/_emulator/health", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    emulator_of(app).close()

@@ -206,7 +206,12 @@ def _append(call: Call, record: UploadRecord, span: int, skip: int) -> None:
     stream = call.request.stream
     try:
         assembly.append(iter(lambda: stream.read(READ_CHUNK), b""), span, skip=max(0, skip))
-    except (BodyTooShort, ClientDisconnected) as short:
+    except (
+        BodyTooShort,
+        ClientDisconnected,
+        ConnectionError,
+        ValueError,
+    ) as short:  # ValueError: malformed chunked framing
         raise ApiError(
             errors.MALFORMED_REQUEST,
             f"The chunk's body did not match its Content-Range ({short}).",
