@@ -111,17 +111,6 @@ class KeyStore:
         return self.change(vendor, key_id, status="revoked", revoked_at=now)
 
 
-def credential_headers(schemes: dict[str, dict]) -> list[str]:
-    """The request headers that carry credentials, per the spec's security schemes."""
-    found = []
-    for scheme in schemes.values():
-        if scheme.get("type") in ("http", "oauth2"):
-            found.append("Authorization")
-        elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-            found.append(scheme["name"])
-    return list(dict.fromkeys(found))
-
-
 def _http_word(scheme: dict) -> str | None:
     """The word before the token in `Authorization` for this scheme ("Bearer", "Token", …), if any."""
     if scheme.get("type") == "oauth2":

@@ -29,7 +29,7 @@ from werkzeug.exceptions import ClientDisconnected
 from upload_emulator import errors
 from upload_emulator.auth import authenticate as auth_authenticate
 from upload_emulator.auth import check_plan as auth_check_plan
-from upload_emulator.auth import check_scopes, credential_from, credential_headers, redact, select_workspace
+from upload_emulator.auth import check_scopes, credential_from, redact, select_workspace
 from upload_emulator.clock import isoformat
 from upload_emulator.dialects import render
 from upload_emulator.errors import ApiError
@@ -136,7 +136,7 @@ def charge(emu: Emulator, vendor: Vendor, request: Request, operation_id: str, n
     rules = vendor.profile.rate_limit
     if rules is None:
         return {}
-    carriers = credential_headers(vendor.spec.document.get("components", {}).get("securitySchemes", {}))
+    carriers = vendor.spec.credential_headers
     sent = next((request.headers[h] for h in carriers if request.headers.get(h)), None)
     owner = None
     if sent and (rules.plans or rules.per == "workspace"):
@@ -170,7 +170,7 @@ def charge_rate_limit(call: Call) -> None:
 def authenticate(call: Call) -> None:
     if not call.op.needs_auth:
         return
-    schemes = call.vendor.spec.document.get("components", {}).get("securitySchemes", {})
+    schemes = call.vendor.spec.security_schemes
     names = list(dict.fromkeys(name for req in call.op.security for name in req))
     call.scheme, token = credential_from(call.request.headers, schemes, names)
     call.found_key, call.found_workspace = auth_authenticate(call.profile, call.emu.keys, token, call.now, call.scheme)
@@ -407,13 +407,10 @@ CREDENTIAL_HEADERS = {"authorization", "x-api-key", "cookie", "proxy-authorizati
 
 def _headers_for_journal(call: Call) -> dict[str, str]:
     """The request's headers as the journal shows them: every credential redacted."""
-    carriers = {
-        h.lower()
-        for h in credential_headers(call.vendor.spec.document.get("components", {}).get("securitySchemes", {}))
-    }
+    carriers = CREDENTIAL_HEADERS | {h.lower() for h in call.vendor.spec.credential_headers}
     shown = {}
     for name, value in call.request.headers.items():
-        if name.lower() in CREDENTIAL_HEADERS | carriers:
+        if name.lower() in carriers:
             word, _, secret = value.partition(" ")
             value = f"{word} {redact(secret)}" if secret else redact(value)
         shown[name] = value

@@ -8,10 +8,11 @@ signing key) is botocore's, so the URLs are exactly what AWS would accept and re
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -92,9 +93,60 @@ class Presigner:
     def __init__(self, access_key: str, secret_key: str, region: str) -> None:
         self.credentials = Credentials(access_key, secret_key)
         self.region = region
+        self._keys: dict[str, bytes] = {}
 
     def mint(self, method: str, url: str, headers: dict[str, str], expires_s: int, now: datetime) -> str:
-        """A presigned URL for `method url`; every header given is signed (host always is)."""
+        """A presigned URL for `method url`; every header given is signed (host always is).
+
+        The hot path of every mint, so it is SigV4's query-string recipe written out with a
+        signing key derived once a day, instead of botocore's request objects (a third of a
+        mint's time). `mint_with_botocore` is the reference it must equal, byte for byte: a
+        test compares them over many inputs, and verification stays botocore's.
+        """
+        stamp = now.astimezone(UTC).strftime(SIGV4_TIMESTAMP)
+        day = stamp[:8]
+        scope = f"{day}/{self.region}/s3/aws4_request"
+        target = urlsplit(url)
+        signing = {name.lower(): value for name, value in headers.items()}
+        if "host" not in signing:  # as botocore does: the URL's host, without a default port
+            default = {"http": ":80", "https": ":443"}.get(target.scheme, "")
+            signing["host"] = target.netloc.removesuffix(default) if default else target.netloc
+        signed = sorted((name, " ".join(str(value).split())) for name, value in signing.items())
+        signed_names = ";".join(name for name, _ in signed)
+        query = (
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+            ("X-Amz-Credential", f"{self.credentials.access_key}/{scope}"),
+            ("X-Amz-Date", stamp),
+            ("X-Amz-Expires", str(expires_s)),
+            ("X-Amz-SignedHeaders", signed_names),
+        )
+        canonical_query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in query)
+        canonical = "\n".join(
+            (
+                method,
+                target.path or "/",
+                canonical_query,
+                "".join(f"{name}:{value}\n" for name, value in signed),
+                signed_names,
+                "UNSIGNED-PAYLOAD",
+            )
+        )
+        string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        signature = hmac.new(self._signing_key(day), string_to_sign.encode(), hashlib.sha256).hexdigest()
+        return f"{target.scheme}://{target.netloc}{target.path}?{canonical_query}&X-Amz-Signature={signature}"
+
+    def _signing_key(self, day: str) -> bytes:
+        """SigV4's derived key for a day (kDate → kRegion → kService → kSigning), kept per day."""
+        key = self._keys.get(day)
+        if key is None:
+            key = ("AWS4" + self.credentials.secret_key).encode()
+            for part in (day, self.region, "s3", "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            self._keys = {day: key}  # one day at a time: the dict never grows
+        return key
+
+    def mint_with_botocore(self, method: str, url: str, headers: dict[str, str], expires_s: int, now: datetime) -> str:
+        """The same URL as `mint`, made by botocore's presigner (the reference for tests)."""
         request = AWSRequest(method=method, url=url, headers=headers)
         stamp = now.astimezone(UTC).strftime(SIGV4_TIMESTAMP)
         _TimedQueryAuth(self.credentials, self.region, expires_s, stamp).add_auth(request)

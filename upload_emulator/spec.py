@@ -172,6 +172,21 @@ class Spec:
     def load(cls, path: Path) -> Spec:
         return cls(path.stem, load_yaml(path))
 
+    @cached_property
+    def security_schemes(self) -> dict[str, dict]:
+        return self.document.get("components", {}).get("securitySchemes", {})
+
+    @cached_property
+    def credential_headers(self) -> tuple[str, ...]:
+        """The request headers that carry credentials, per the security schemes (Authorization, X-API-Key, …)."""
+        found = []
+        for scheme in self.security_schemes.values():
+            if scheme.get("type") in ("http", "oauth2"):
+                found.append("Authorization")
+            elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                found.append(scheme["name"])
+        return tuple(dict.fromkeys(found))
+
     @property
     def base_path(self) -> str:
         """The path of the vendor's first server URL (`https://api.x.io/v1` → `/v1`)."""

@@ -208,13 +208,17 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
 
 
 def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> None:
-    """Set `profile.settings.<path>` for each `vendor.<path>=<yaml value>` aimed at this vendor."""
+    """Apply each `vendor.<path>=<yaml value>` aimed at this vendor: the path is read under
+    `profile.settings` (scripe.uploads.caps), or else under `profile` (scripe.rate_limit.limit)."""
     for each in overrides:
         target, _, text = each.partition("=")
         name, _, dotted = target.partition(".")
         if name != vendor:
             continue
-        node = raw.setdefault("profile", {}).setdefault("settings", {})
+        profile = raw.setdefault("profile", {})
+        node = profile.setdefault("settings", {})
+        if dotted.split(".")[0] not in node and isinstance(profile.get(dotted.split(".")[0]), dict):
+            node = profile
         *parents, leaf = dotted.split(".")
         for part in parents:
             if not isinstance(node.get(part), dict):

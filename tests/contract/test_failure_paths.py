@@ -186,3 +186,10 @@ def test_streamloops_status_and_openapi_document_are_served_without_credentials(
     document = conforms(app, "getOpenApiDocument", client.get("/streamloop/v1/openapi.json"), "streamloop").json
     assert document["servers"][0]["url"] == "http://localhost/streamloop/v1"
     assert "/uploads/{id}/complete" in document["paths"]
+
+
+def test_a_profile_rule_such_as_a_rate_limit_can_be_overridden_too(app):
+    roomy = make_app(overrides=("scripe.rate_limit.limit=5",))
+    answer = roomy.test_client().get("/scripe/v1/workspaces/me", headers={"Authorization": f"Bearer {FULL}"})
+    assert answer.headers["X-RateLimit-Limit"] == "5"
+    emulator_of(roomy).close()

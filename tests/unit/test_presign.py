@@ -140,3 +140,34 @@ def test_a_malformed_auth_query_is_authorization_query_parameters_error_saying_w
     err = rejected(signer, tamper(signer.mint("PUT", URL, CT, 900, NOW)))
     assert err.kind is errors.AUTH_QUERY_INVALID
     assert says in err.message
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_fast_minter_makes_byte_for_byte_the_url_botocore_makes(seed):
+    import random
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import quote
+
+    from upload_emulator.presign import Presigner
+
+    rng = random.Random(seed)
+    presigner = Presigner("UPLOADEMULATORKEY", "upload-emulator-secret-key", rng.choice(["us-east-1", "eu-west-3"]))
+    key = "".join(rng.choice("abcXYZ019-_.~/ %+=!*'()é😀") for _ in range(rng.randint(1, 40)))
+    host = rng.choice(["127.0.0.1:8080", "localhost:51234", "[::1]:9000", "emulator.test"])
+    url = f"http://{host}/s3/bucket-{seed}/{quote(key, safe='/~')}"
+    headers = {
+        "Content-Type": rng.choice(
+            [
+                "text/plain",
+                "audio/mpeg",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "text/plain;  charset=UTF-8",
+            ]
+        ),
+        "host": host,
+    }
+    now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 10**8))
+    expires = rng.randint(1, 604800)
+    assert presigner.mint("PUT", url, headers, expires, now) == presigner.mint_with_botocore(
+        "PUT", url, headers, expires, now
+    )
