@@ -17,12 +17,11 @@ import http.client
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_throughput import BLOCK, Server, mint, put, request
+from put_throughput import BLOCK, PeakRss, Server, mint, put, request
 
 ADCLEAR = {"Authorization": "Bearer adc_key_test_acme_marketing", "x-external-user-id": "bench"}
 
@@ -37,16 +36,7 @@ def chunked(server: Server, mib: int, chunk_mib: int) -> tuple[float, int, int]:
     assert status == 200, raw
     url = json.loads(raw)["uploadUrl"]
     block = os.urandom(BLOCK)
-    before = peak = server.ps.memory_info().rss
-    stop = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not stop.wait(0.01):
-            peak = max(peak, server.ps.memory_info().rss)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    rss = PeakRss(server).__enter__()
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
     started = time.perf_counter()
     for start in range(0, total, chunk_mib * BLOCK):
@@ -62,10 +52,9 @@ def chunked(server: Server, mib: int, chunk_mib: int) -> tuple[float, int, int]:
         answer = json.loads(response.read())
         assert response.status == 200, answer
     elapsed = time.perf_counter() - started
-    stop.set()
-    sampler.join()
+    rss.__exit__()
     assert answer["status"] == "completed", answer
-    return total / elapsed / 1e6, before, peak
+    return total / elapsed / 1e6, rss.before, rss.peak
 
 
 def md5_speed(mib: int) -> float:

@@ -115,20 +115,33 @@ def mint(server: Server, mib: int) -> str:
     return json.loads(raw)["data"]["uploadUrl"]
 
 
+class PeakRss:
+    """Samples a server process's RSS every 10 ms inside a `with` block: `before` and `peak`."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.before = self.peak = server.ps.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self.server.ps.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def put(server: Server, url: str, mib: int) -> tuple[float, int, int]:
     """(MB/s, RSS before, peak RSS during) for one streamed PUT of `mib` MiB."""
     target = urlsplit(url)
     block = os.urandom(BLOCK)
-    before = peak = server.ps.memory_info().rss
-    stop = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not stop.wait(0.01):
-            peak = max(peak, server.ps.memory_info().rss)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    rss = PeakRss(server).__enter__()
     conn = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
     started = time.perf_counter()
     conn.putrequest("PUT", f"{target.path}?{target.query}", skip_host=True, skip_accept_encoding=True)
@@ -141,10 +154,9 @@ def put(server: Server, url: str, mib: int) -> tuple[float, int, int]:
     response = conn.getresponse()
     response.read()
     elapsed = time.perf_counter() - started
-    stop.set()
-    sampler.join()
+    rss.__exit__()
     assert response.status == 200, response.status
-    return mib * BLOCK / elapsed / 1e6, before, peak
+    return mib * BLOCK / elapsed / 1e6, rss.before, rss.peak
 
 
 def sink(mib: int) -> float:

@@ -10,6 +10,9 @@ from upload_emulator import __version__, logs
 from upload_emulator.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
 from upload_emulator.vendors import installed
 
+# Options whose flag may repeat: (metavar, the separator their environment variable uses).
+REPEATABLE = {"overrides": ("VENDOR.KEY=VALUE", ";"), "cors_origins": ("ORIGIN", ","), "allowed_hosts": ("HOST", ",")}
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     return _resolved(args)[0]
@@ -17,11 +20,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _resolved(args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
     flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
-    repeated: list[str] = flags.get("overrides") or []
-    flags["overrides"] = ";".join(repeated) if repeated else None
-    for listed in ("cors_origins", "allowed_hosts"):
-        values: list[str] = flags.get(listed) or []
-        flags[listed] = ",".join(values) if values else None
+    for name, (_, separator) in REPEATABLE.items():
+        values: list[str] = flags.get(name) or []
+        flags[name] = separator.join(values) if values else None
     flags["strict"] = True if getattr(args, "strict", False) else None
     config = getattr(args, "config", None)
     return resolve(flags, config=Path(config) if config else None)
@@ -158,29 +159,14 @@ def _settings_flags(command: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         if option.name == "strict":
             command.add_argument("--strict", action="store_true", help=f"{option.help} [{option.env}]")
-        elif option.name == "allowed_hosts":
+        elif option.name in REPEATABLE:
+            metavar, separator = REPEATABLE[option.name]
             command.add_argument(
-                "--allowed-host",
-                dest="allowed_hosts",
+                option.flag,
+                dest=option.name,
                 action="append",
-                metavar="HOST",
-                help=f"{option.help} [{option.env}, ','-separated]",
-            )
-        elif option.name == "cors_origins":
-            command.add_argument(
-                "--cors-origin",
-                dest="cors_origins",
-                action="append",
-                metavar="ORIGIN",
-                help=f"{option.help} [{option.env}, ','-separated]",
-            )
-        elif option.name == "overrides":
-            command.add_argument(
-                "--set",
-                dest="overrides",
-                action="append",
-                metavar="VENDOR.KEY=VALUE",
-                help=f"{option.help} [{option.env}, ';'-separated]",
+                metavar=metavar,
+                help=f"{option.help} [{option.env}, '{separator}'-separated]",
             )
         else:
             command.add_argument(

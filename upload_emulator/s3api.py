@@ -19,7 +19,6 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Request, Response, current_app, request
-from werkzeug.exceptions import ClientDisconnected
 
 from upload_emulator import errors
 from upload_emulator.clock import isoformat
@@ -30,7 +29,7 @@ from upload_emulator.presign import QUERY_AUTH_PARAMS as AUTH_PARAMS
 from upload_emulator.runtime import Emulator
 from upload_emulator.s3listing import list_objects_v2
 from upload_emulator.state import REDEEMED, REMOVED
-from upload_emulator.storage import BodyTooShort
+from upload_emulator.storage import BODY_CUT_SHORT
 from upload_emulator.uploads import S3_MOUNT
 
 log = logging.getLogger("upload_emulator.s3")
@@ -308,12 +307,7 @@ def put_object(bucket: str, key: str) -> Response:
             raise ApiError(errors.ACCESS_DENIED, "This upload was used while its bytes were arriving.")
     except ApiError as err:  # rejected before its body was read: drop the body, then answer
         return call.error(err, close=not _drain(stream, DRAIN_LIMIT))
-    except (
-        BodyTooShort,
-        ClientDisconnected,
-        ConnectionError,
-        ValueError,
-    ) as short:  # ValueError: malformed chunked framing
+    except BODY_CUT_SHORT as short:
         return call.error(ApiError(errors.INCOMPLETE_BODY, f"{errors.INCOMPLETE_BODY.message} ({short})"), close=True)
     response = Response(b"", status=200)
     response.headers["ETag"] = stored.etag

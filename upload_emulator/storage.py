@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from moto.s3.models import FakeKey, s3_backends
+from werkzeug.exceptions import ClientDisconnected
 
 CHUNK_BYTES = 1024 * 1024
 SPOOL_BYTES = 1024 * 1024
@@ -131,6 +132,11 @@ class Assembly:
 
 class BodyTooShort(Exception):
     """The client stopped sending before Content-Length bytes arrived."""
+
+
+# Everything that means "the body did not arrive as framed": short, the client gone (cleanly or
+# by a reset), or chunked framing the server could not decode (cheroot raises ValueError).
+BODY_CUT_SHORT = (BodyTooShort, ClientDisconnected, ConnectionError, ValueError)
 
 
 class ObjectStorage:

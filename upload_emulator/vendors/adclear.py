@@ -13,15 +13,13 @@ import threading
 import uuid
 from typing import Any
 
-from werkzeug.exceptions import ClientDisconnected
-
 from upload_emulator import errors, uploads
 from upload_emulator.clock import isoformat
 from upload_emulator.dialects import Dialect, field_details
 from upload_emulator.errors import ApiError
 from upload_emulator.pipeline import Call, Reply
 from upload_emulator.state import REMOVED, UPLOADED, UploadRecord
-from upload_emulator.storage import Assembly, BodyTooShort
+from upload_emulator.storage import BODY_CUT_SHORT, Assembly
 from upload_emulator.world import ErrorMapping, VendorProfile
 
 VENDOR = "adclear"
@@ -206,12 +204,7 @@ def _append(call: Call, record: UploadRecord, span: int, skip: int) -> None:
     stream = call.request.stream
     try:
         assembly.append(iter(lambda: stream.read(READ_CHUNK), b""), span, skip=max(0, skip))
-    except (
-        BodyTooShort,
-        ClientDisconnected,
-        ConnectionError,
-        ValueError,
-    ) as short:  # ValueError: malformed chunked framing
+    except BODY_CUT_SHORT as short:
         raise ApiError(
             errors.MALFORMED_REQUEST,
             f"The chunk's body did not match its Content-Range ({short}).",
