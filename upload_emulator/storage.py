@@ -8,13 +8,17 @@ into moto in one step; an interrupted or rejected body leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import os
 import queue
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from moto.s3.models import FakeKey, s3_backends
 from werkzeug.exceptions import ClientDisconnected
@@ -74,11 +78,84 @@ class _Hasher:
             self._thread.join()
 
 
+class DiskBody:
+    """A stored object's bytes in a file on disk that is open only while it is being read.
+
+    moto keeps each object's buffer for as long as the object lives; an open file per object
+    ran a long-lived server out of descriptors after about a thousand large uploads. This
+    buffer holds a path instead: every read opens, reads and closes. `close` removes the
+    file, so deleting an object or resetting gives the disk back too.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.closed = False
+        self._position = 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._position = offset if whence == 0 else self._position + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read of a closed object body")
+        with open(self.path, "rb") as file:
+            file.seek(self._position)
+            data = file.read(size)
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+    def __del__(self) -> None:  # an object dropped without dispose() still frees its disk
+        self.close()
+
+
+class _Spool:
+    """Bytes in memory up to SPOOL_BYTES, then in a named file (so it can become a DiskBody)."""
+
+    def __init__(self) -> None:
+        self._memory: io.BytesIO | None = io.BytesIO()
+        self._file: Any = None
+        self.path: str | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._memory is not None and self._memory.tell() + len(data) > SPOOL_BYTES:
+            fd, self.path = tempfile.mkstemp(prefix="upload-emulator-")
+            self._file = os.fdopen(fd, "wb")
+            self._file.write(self._memory.getvalue())
+            self._memory = None
+        (self._memory if self._memory is not None else self._file).write(data)
+
+    def body(self) -> Any:
+        """The finished bytes as an object buffer: in memory, or a DiskBody with no open file."""
+        if self._memory is not None:
+            self._memory.seek(0)
+            return self._memory
+        self._file.close()
+        return DiskBody(self.path or "")
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        self._memory = None
+
+
 @dataclass
 class Staged:
     """A complete body waiting to become an object (or to be discarded)."""
 
-    spool: tempfile.SpooledTemporaryFile
+    spool: Any  # a buffer moto can seek and read: BytesIO or DiskBody
     size: int
     md5_hex: str
     sha256_hex: str
@@ -95,7 +172,8 @@ class Assembly:
     """
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - it becomes the stored object's buffer
+        fd, self._path = tempfile.mkstemp(prefix="upload-emulator-")
+        self._file = os.fdopen(fd, "w+b")  # open while chunks arrive; a DiskBody once complete
         self._md5, self._sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
         self.size = 0
 
@@ -123,11 +201,13 @@ class Assembly:
         self.size += written
 
     def staged(self) -> Staged:
-        self._file.flush()
-        return Staged(self._file, self.size, self._md5.hexdigest(), self._sha.hexdigest())  # type: ignore[arg-type]
+        self._file.close()
+        return Staged(DiskBody(self._path), self.size, self._md5.hexdigest(), self._sha.hexdigest())
 
     def discard(self) -> None:
         self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path)
 
 
 class BodyTooShort(Exception):
@@ -161,7 +241,7 @@ class ObjectStorage:
 
     def stage(self, chunks: Iterable[bytes], expected_size: int) -> Staged:
         """Spool and hash exactly `expected_size` bytes; BodyTooShort (or any error) leaves nothing."""
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - moto keeps it open
+        spool = _Spool()
         hasher = _Hasher()
         size = 0
         try:
@@ -174,9 +254,9 @@ class ObjectStorage:
                 raise BodyTooShort(f"received {size} of {expected_size} bytes")
         except BaseException:
             hasher.abandon()
-            spool.close()
+            spool.discard()
             raise
-        return Staged(spool, size, md5_hex, sha256_hex)
+        return Staged(spool.body(), size, md5_hex, sha256_hex)
 
     def commit(self, bucket: str, key: str, staged: Staged, content_type: str) -> StoredObject:
         """Swap a staged body in as the object, in one step (a reader sees the old or the new)."""

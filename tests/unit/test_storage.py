@@ -87,3 +87,23 @@ def test_an_assembly_takes_ranges_in_order_and_a_cut_range_leaves_it_as_it_was()
     assert staged.spool.read() == data and staged.size == len(data)
     assert staged.sha256_hex == hashlib.sha256(data).hexdigest() and staged.md5_hex == hashlib.md5(data).hexdigest()
     assembly.discard()
+
+
+def test_stored_objects_hold_no_open_file_so_a_long_run_cannot_run_out_of_descriptors():
+    import psutil
+
+    from upload_emulator.storage import ObjectStorage
+
+    storage = ObjectStorage("us-east-1", secrets.token_hex(4))
+    storage.ensure_bucket("fds")
+    process = psutil.Process()
+    before = process.num_fds()
+    body = os.urandom(2 * 1024 * 1024 + 1)  # past the in-memory spool: these live on disk
+    for n in range(60):
+        storage.commit("fds", f"k{n}", storage.stage(iter([body]), len(body)), "application/octet-stream")
+    assert process.num_fds() - before < 5
+    assert b"".join(storage.iter_content("fds", "k59")) == body
+    assert b"".join(storage.iter_content("fds", "k3", start=5, end=9)) == body[5:10]
+    paths = [storage._find("fds", f"k{n}")._value_buffer.path for n in range(60)]
+    storage.close()
+    assert not any(os.path.exists(p) for p in paths)  # deleting an object gives its disk back
