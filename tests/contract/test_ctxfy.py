@@ -337,3 +337,14 @@ def test_a_postback_is_scheduled_for_when_the_source_ends(app, ctxfy, emu):
     assert delivery.event == "source.completed" and delivery.body["id"] == source["id"]
     assert delivery.body["status"] == "COMPLETED" and delivery.status == "not_sent"  # never leaves this machine
     assert conforms(app, "getSource", ctxfy.call("GET", f"/v1/sources/{source['id']}")).json["status"] == "CREATED"
+
+
+def test_an_injected_500_answers_in_ctxfys_shape_with_a_request_id(app, client, ctxfy, emu):
+    client.post(
+        "/_emulator/faults", json={"vendor": "ctxfy", "operationId": "createPresignedUpload", "status": 500, "times": 1}
+    )
+    failed = conforms(app, "createPresignedUpload", ctxfy.presign())
+    body = assert_ctxfy_error(failed, 500)
+    assert body["error"] == "Internal Server Error" and body["requestId"] == failed.headers["X-Request-Id"]
+    assert emu.uploads.all("ctxfy") == []
+    assert ctxfy.presign().status_code == 200
