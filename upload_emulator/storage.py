@@ -219,6 +219,18 @@ class BodyTooShort(Exception):
 BODY_CUT_SHORT = (BodyTooShort, ClientDisconnected, ConnectionError, ValueError)
 
 
+def _untrack(fake: FakeKey) -> None:
+    """moto appends every FakeKey it makes to a class-wide list (for its own reset), so a
+    long-running server kept every object it ever stored alive, deleted or not. This storage
+    disposes of its keys itself (delete, reset, close), so it takes each one back off that list.
+    Appends made meanwhile by other threads go to the end, so a search from the end is safe."""
+    tracked = FakeKey.instances_tracked  # type: ignore[attr-defined]
+    for index in range(len(tracked) - 1, -1, -1):
+        if tracked[index] is fake:
+            del tracked[index]
+            return
+
+
 class ObjectStorage:
     """One emulator's buckets, in a moto account of its own."""
 
@@ -268,6 +280,7 @@ class ObjectStorage:
             bucket_name=bucket,
             etag=staged.md5_hex,
         )
+        _untrack(fake)
         fake._value_buffer.close()
         fake._value_buffer = staged.spool
         fake.contentsize = staged.size

@@ -107,3 +107,25 @@ def test_stored_objects_hold_no_open_file_so_a_long_run_cannot_run_out_of_descri
     paths = [storage._find("fds", f"k{n}")._value_buffer.path for n in range(60)]
     storage.close()
     assert not any(os.path.exists(p) for p in paths)  # deleting an object gives its disk back
+
+
+def test_deleted_and_reset_objects_are_freed_not_kept_by_moto():
+    import gc
+    import weakref
+
+    from moto.s3.models import FakeKey
+
+    from upload_emulator.storage import ObjectStorage
+
+    storage = ObjectStorage("us-east-1", secrets.token_hex(4))
+    storage.ensure_bucket("mem")
+    before = len(FakeKey.instances_tracked)
+    for n in range(20):
+        storage.commit("mem", f"k{n}", storage.stage(iter([b"x" * 100]), 100), "text/plain")
+    refs = [weakref.ref(storage._find("mem", f"k{n}")) for n in range(20)]
+    assert len(FakeKey.instances_tracked) == before  # moto's class-wide list does not grow
+    storage.delete("mem", "k0")
+    storage.reset()
+    gc.collect()
+    assert all(ref() is None for ref in refs)
+    storage.close()
