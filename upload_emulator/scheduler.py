@@ -30,7 +30,10 @@ class Scheduler:
 
     def run_due(self, now: datetime) -> int:
         """Run every effect due by `now`, oldest first; returns how many ran."""
-        if not self._heap or self._heap[0][0] > now:  # the common case, without the lock
+        try:
+            if self._heap[0][0] > now:  # the common case, without the lock
+                return 0
+        except IndexError:  # nothing scheduled (or another thread just took the last one)
             return 0
         due = []
         with self._lock:

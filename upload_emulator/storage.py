@@ -201,13 +201,20 @@ class Assembly:
         self.size += written
 
     def staged(self) -> Staged:
+        """The finished file, handed over: from here on the DiskBody owns (and removes) it."""
         self._file.close()
-        return Staged(DiskBody(self._path), self.size, self._md5.hexdigest(), self._sha.hexdigest())
+        path, self._path = self._path, ""
+        return Staged(DiskBody(path), self.size, self._md5.hexdigest(), self._sha.hexdigest())
 
     def discard(self) -> None:
         self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path)
+        if self._path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path)
+            self._path = ""
+
+    def __del__(self) -> None:  # an upload abandoned mid-way (or reset) leaves no file behind
+        self.discard()
 
 
 class BodyTooShort(Exception):

@@ -129,3 +129,17 @@ def test_deleted_and_reset_objects_are_freed_not_kept_by_moto():
     gc.collect()
     assert all(ref() is None for ref in refs)
     storage.close()
+
+
+def test_an_abandoned_assembly_leaves_no_file_behind():
+    import gc
+
+    from upload_emulator.storage import Assembly
+
+    assembly = Assembly()
+    assembly.append(iter([b"partial"]), 7)
+    path = assembly._path
+    assert os.path.exists(path)
+    del assembly
+    gc.collect()
+    assert not os.path.exists(path)
