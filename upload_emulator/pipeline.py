@@ -26,11 +26,10 @@ from typing import Any
 from flask import Request, Response
 from werkzeug.exceptions import ClientDisconnected
 
-from upload_emulator import errors
+from upload_emulator import errors, requestlog
 from upload_emulator.auth import authenticate as auth_authenticate
 from upload_emulator.auth import check_plan as auth_check_plan
-from upload_emulator.auth import check_scopes, credential_from, redact, select_workspace
-from upload_emulator.clock import isoformat
+from upload_emulator.auth import check_scopes, credential_from, select_workspace
 from upload_emulator.dialects import render
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import kind_for_status
@@ -397,79 +396,5 @@ def respond(call: Call, reply: Reply, body: Any) -> Response:
         response.headers["Content-Type"] = reply.content_type
     else:
         response.headers.pop("Content-Type", None)
-    journal(call, reply, body)
+    requestlog.record(call, reply, body)
     return response
-
-
-BODY_SAMPLE_BYTES = 2048
-CREDENTIAL_HEADERS = {"authorization", "x-api-key", "cookie", "proxy-authorization"}
-
-
-def _headers_for_journal(call: Call) -> dict[str, str]:
-    """The request's headers as the journal shows them: every credential redacted."""
-    carriers = CREDENTIAL_HEADERS | {h.lower() for h in call.vendor.spec.credential_headers}
-    shown = {}
-    for name, value in call.request.headers.items():
-        if name.lower() in carriers:
-            word, _, secret = value.partition(" ")
-            value = f"{word} {redact(secret)}" if secret else redact(value)
-        shown[name] = value
-    return shown
-
-
-def _sample(data: Any) -> str | None:
-    """The first BODY_SAMPLE_BYTES of a body, as text, for the viewer."""
-    if not isinstance(data, bytes) or not data:
-        return None
-    return data[:BODY_SAMPLE_BYTES].decode("utf-8", "replace")
-
-
-def journal(call: Call, reply: Reply, body: Any = None) -> None:
-    duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
-    fields = {
-        "vendor": call.vendor.name,
-        "operationId": call.op.operation_id,
-        "status": reply.status,
-        "errorCode": reply.code or None,
-        "durationMs": duration_ms,
-        "requestId": call.request_id,
-    }
-    log.info(
-        "%s %s %s %s %.1fms %s",
-        call.vendor.name,
-        call.op.operation_id,
-        reply.status,
-        reply.code or "-",
-        duration_ms,
-        call.request_id,
-        extra=fields,
-    )
-    if call.vendor.is_control_plane:
-        return  # the control plane's own calls would only crowd the journal
-    sent = call.request.headers.get("Authorization", "").partition(" ")[2]
-    call.emu.journal.record(
-        at=isoformat(call.now),
-        requestId=call.request_id,
-        vendor=call.vendor.name,
-        operationId=call.op.operation_id,
-        method=call.request.method,
-        path=call.request.path,
-        status=reply.status,
-        errorCode=reply.code or None,
-        durationMs=duration_ms,
-        keyId=call.found_key.id if call.found_key else None,
-        key=redact(call.found_key.secret if call.found_key else sent) or None,
-        workspace=call.found_workspace.id if call.found_workspace else None,
-        requestBodyBytes=call.request.content_length or len(call.raw_body),
-        replayed=call.replayed,
-        fault=call.fault,
-        requestHeaders=_headers_for_journal(call),
-        requestBody=_sample(call.raw_body),
-        # Error bodies only: a success body may carry a secret (a new API key), an error never does.
-        responseBody=_sample(body) if reply.status >= 400 else None,
-        **{
-            f"header:{name}": call.request.headers[name]
-            for name in call.profile.journal_headers
-            if name in call.request.headers
-        },
-    )
