@@ -14,8 +14,7 @@ from http import HTTPStatus
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, s3api
-from upload_emulator.clock import isoformat
+from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3api
 from upload_emulator.dialects import render, render_s3
 from upload_emulator.errors import ApiError
 from upload_emulator.runtime import Emulator, Vendor
@@ -118,29 +117,17 @@ def _record_other(
     emu: Emulator, vendor: str, operation: str, status: int, code: str | None, request_id: str, started: float
 ) -> None:
     """Journal and log a request no spec operation served (a preflight, the index, a routing error)."""
-    duration_ms = round((time.perf_counter() - started) * 1000, 3)
-    emu.journal.record(
-        at=isoformat(emu.clock.now()),
-        requestId=request_id,
+    requestlog.note(
+        emu,
+        request,
         vendor=vendor,
-        operationId=operation,
-        method=request.method,
-        path=request.path,
+        operation=operation,
         status=status,
-        errorCode=code,
-        durationMs=duration_ms,
-        requestBodyBytes=request.content_length or 0,
+        code=code,
+        request_id=request_id,
+        started=started,
         origin=request.headers.get("Origin"),
     )
-    fields = {
-        "vendor": vendor,
-        "operationId": operation,
-        "status": status,
-        "errorCode": code,
-        "durationMs": duration_ms,
-        "requestId": request_id,
-    }
-    log.info("%s %s %s %s %.1fms %s", vendor, operation, status, code or "-", duration_ms, request_id, extra=fields)
 
 
 def _preflight(emu: Emulator):

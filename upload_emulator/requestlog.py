@@ -11,7 +11,10 @@ from upload_emulator.auth import redact
 from upload_emulator.clock import isoformat
 
 if TYPE_CHECKING:
+    from flask import Request
+
     from upload_emulator.pipeline import Call, Reply
+    from upload_emulator.runtime import Emulator
 
 log = logging.getLogger("upload_emulator.requests")
 
@@ -38,43 +41,59 @@ def _sample(data: Any) -> str | None:
     return data[:BODY_SAMPLE_BYTES].decode("utf-8", "replace")
 
 
-def record(call: Call, reply: Reply, body: Any = None) -> None:
-    duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
+def note(
+    emu: Emulator,
+    request: Request,
+    *,
+    vendor: str,
+    operation: str,
+    status: int,
+    code: str | None,
+    request_id: str,
+    started: float,
+    journal: bool = True,
+    **extra: Any,
+) -> None:
+    """The one place a request becomes a log line and (unless `journal` is false) a journal entry:
+    spec-routed calls, the S3 endpoint, preflights, the index and routing errors all come here."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
     fields = {
-        "vendor": call.vendor.name,
-        "operationId": call.op.operation_id,
-        "status": reply.status,
-        "errorCode": reply.code or None,
+        "vendor": vendor,
+        "operationId": operation,
+        "status": status,
+        "errorCode": code or None,
         "durationMs": duration_ms,
-        "requestId": call.request_id,
+        "requestId": request_id,
     }
-    log.info(
-        "%s %s %s %s %.1fms %s",
-        call.vendor.name,
-        call.op.operation_id,
-        reply.status,
-        reply.code or "-",
-        duration_ms,
-        call.request_id,
-        extra=fields,
+    log.info("%s %s %s %s %.1fms %s", vendor, operation, status, code or "-", duration_ms, request_id, extra=fields)
+    if not journal:
+        return
+    emu.journal.record(
+        at=isoformat(emu.clock.now()),
+        method=request.method,
+        path=request.path,
+        requestBodyBytes=request.content_length or 0,
+        **fields,
+        **extra,
     )
-    if call.vendor.is_control_plane:
-        return  # the control plane's own calls would only crowd the journal
+
+
+def record(call: Call, reply: Reply, body: Any = None) -> None:
+    """A spec-routed call's entry: who called (redacted), what was sent, and an error's answer."""
     sent = call.request.headers.get("Authorization", "").partition(" ")[2]
-    call.emu.journal.record(
-        at=isoformat(call.now),
-        requestId=call.request_id,
+    note(
+        call.emu,
+        call.request,
         vendor=call.vendor.name,
-        operationId=call.op.operation_id,
-        method=call.request.method,
-        path=call.request.path,
+        operation=call.op.operation_id,
         status=reply.status,
-        errorCode=reply.code or None,
-        durationMs=duration_ms,
+        code=reply.code,
+        request_id=call.request_id,
+        started=call.started,
+        journal=not call.vendor.is_control_plane,  # the control plane's own calls would only crowd it
         keyId=call.found_key.id if call.found_key else None,
         key=redact(call.found_key.secret if call.found_key else sent) or None,
         workspace=call.found_workspace.id if call.found_workspace else None,
-        requestBodyBytes=call.request.content_length or len(call.raw_body),
         replayed=call.replayed,
         fault=call.fault,
         requestHeaders=_headers_for_journal(call),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import logging
 import re
 import secrets
 import time
@@ -20,8 +19,7 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Request, Response, current_app, request
 
-from upload_emulator import errors
-from upload_emulator.clock import isoformat
+from upload_emulator import errors, requestlog
 from upload_emulator.dialects import render_s3
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import S3, S3_CODES_BY_STATUS
@@ -32,7 +30,6 @@ from upload_emulator.state import REDEEMED, REMOVED
 from upload_emulator.storage import BODY_CUT_SHORT
 from upload_emulator.uploads import S3_MOUNT
 
-log = logging.getLogger("upload_emulator.s3")
 READ_CHUNK = 1024 * 1024
 # An over-cap body up to this size is read and dropped before answering, so the client
 # sees the error instead of a reset connection; past it the connection is closed.
@@ -183,37 +180,17 @@ class _S3Call:
     def finish(self, response: Response, code: str | None = None) -> Response:
         response.headers["x-amz-request-id"] = self.request_id
         response.headers["x-amz-id-2"] = "upload-emulator"
-        self.emu.journal.record(
-            at=isoformat(self.emu.clock.now()),
-            requestId=self.request_id,
-            vendor="s3",
-            uploadVendor=self.vendor,
-            operationId=self.operation,
-            method=request.method,
-            path=request.path,
+        requestlog.note(
+            self.emu,
+            request,
+            vendor=S3,
+            operation=self.operation,
             status=response.status_code,
-            errorCode=code,
-            durationMs=round((time.perf_counter() - self.started) * 1000, 3),
-            requestBodyBytes=request.content_length or 0,
+            code=code,
+            request_id=self.request_id,
+            started=self.started,
+            uploadVendor=self.vendor,
             fault=self.fault,
-        )
-        duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
-        fields = {
-            "vendor": "s3",
-            "operationId": self.operation,
-            "status": response.status_code,
-            "errorCode": code,
-            "durationMs": duration_ms,
-            "requestId": self.request_id,
-        }
-        log.info(
-            "s3 %s %s %s %.1fms %s",
-            self.operation,
-            response.status_code,
-            code or "-",
-            duration_ms,
-            self.request_id,
-            extra=fields,
         )
         return response
 
