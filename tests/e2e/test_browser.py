@@ -167,23 +167,33 @@ def test_the_viewer_shows_a_request_made_during_the_test_and_an_uploads_state_ch
     )
     request_id, upload_id = minted.headers["X-Request-Id"], minted.json()["data"]["id"]
 
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     def wait_for(find, timeout=10.0):
+        """Poll `find`; the page redraws its tables every second, so an element may be missing or go stale."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = find()
+            try:
+                found = find()
+            except (NoSuchElementException, StaleElementReferenceException):  # not drawn yet, or redrawn
+                found = None
             if found:
                 return found
             time.sleep(0.1)
         raise AssertionError("the viewer never showed it")
 
-    row = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"]'))[0]
-    assert "createUpload" in row.text and "200" in row.text
+    row_text = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"]').text)
+    assert "createUpload" in row_text and "200" in row_text
     state = lambda: browser.find_element(By.CSS_SELECTOR, f'tr[data-upload-id="{upload_id}"] td.state').text  # noqa: E731
     assert wait_for(lambda: state() == "pending")
     requests.put(minted.json()["data"]["uploadUrl"], data=b"viewer", headers={"Content-Type": "text/plain"}, timeout=10)
     assert wait_for(lambda: state() == "uploaded")
-    row = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"]'))[0]
-    row.click()
+
+    def click_row():
+        browser.find_element(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"]').click()
+        return True
+
+    wait_for(click_row)
     details = wait_for(
         lambda: (
             browser.find_element(By.ID, "details").text
