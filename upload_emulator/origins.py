@@ -7,7 +7,16 @@ JSON); a request a browser sends for a page on another origin carries that page'
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+# host[:port] as a URL can carry it: a name, an IPv4 address or a bracketed IPv6 address.
+HOST = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?")
+
+
+def is_valid_host(host: str | None) -> bool:
+    """Whether a Host header can make a URL (presigned and public URLs are built from it)."""
+    return bool(HOST.fullmatch(host or ""))
 
 
 def is_foreign_origin(headers, host: str) -> bool:

@@ -34,7 +34,7 @@ from upload_emulator.dialects import render
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import kind_for_status
 from upload_emulator.idempotency import Conflict, StoredReply, body_hash
-from upload_emulator.origins import is_foreign_origin
+from upload_emulator.origins import is_foreign_origin, is_valid_host
 from upload_emulator.ratelimit import headers_for
 from upload_emulator.runtime import Emulator, Vendor
 from upload_emulator.spec import (
@@ -240,6 +240,10 @@ def read_body(call: Call) -> None:
 
 
 def check_request(call: Call) -> None:
+    """Host, parameters and body against the spec; a vendor call's URLs are built from its Host,
+    so one that cannot make a URL is refused here, before any handler records anything."""
+    if not is_valid_host(call.request.host):
+        raise ApiError(errors.MALFORMED_REQUEST, "The Host header must be host[:port].", field="Host")
     try:
         call.params = check_parameters(
             call.op,

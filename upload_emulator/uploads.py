@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-import re
 import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from upload_emulator import errors
 from upload_emulator.errors import ApiError
+from upload_emulator.origins import is_valid_host
 from upload_emulator.runtime import Emulator
 from upload_emulator.state import NotRedeemable, UploadRecord
 
@@ -38,12 +38,9 @@ def cap_for(table: dict[str, int], content_type: str) -> int | None:
     return None
 
 
-HOST = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?")
-
-
 def s3_endpoint(scheme: str, host: str) -> str:
     """The S3 endpoint as the client reached it; a Host that is not host[:port] cannot make a URL."""
-    if not HOST.fullmatch(host or ""):
+    if not is_valid_host(host):
         raise ApiError(
             errors.MALFORMED_REQUEST, "The Host header must be host[:port]: URLs are made from it.", field="Host"
         )
@@ -102,7 +99,6 @@ def mint(
     emu: Emulator, *, ttl_s: int, scheme: str, host: str, now: datetime, **record_fields
 ) -> tuple[UploadRecord, str]:
     """Record an upload and presign its PUT in one go (the handle expires with its URL)."""
-    s3_endpoint(scheme, host)  # a Host that cannot make a URL is refused before anything is recorded
     record = create_record(emu, ttl_s=ttl_s, now=now, **record_fields)
     return record, presign_put(emu, record, scheme=scheme, host=host, ttl_s=ttl_s, now=now)
 

@@ -86,12 +86,23 @@ def test_a_delete_through_s3_makes_the_upload_unusable(live, http, s3):
     assert redeemed.status_code == 422 and record.state == "removed"
 
 
+MINTS = {
+    "scripe": ("/scripe/v1/uploads", FULL, b'{"contentType": "text/plain"}'),
+    "ctxfy": (
+        "/ctxfy/v1/upload/s3",
+        "ctx_test_ada_main_key_0001",
+        b'{"filename": "a", "contentType": "text/plain", "size": 1}',
+    ),
+}
+
+
+@pytest.mark.parametrize("vendor", sorted(MINTS))
 @pytest.mark.parametrize("host", ["", "a b", "evil.example/path", "x:y:z"])
-def test_a_host_that_cannot_make_a_url_never_yields_a_broken_upload_url(live, host):
+def test_a_host_that_cannot_make_a_url_never_yields_a_broken_upload_url(live, host, vendor):
     target = urlsplit(live.url)
-    body = b'{"contentType": "text/plain"}'
+    path, key, body = MINTS[vendor]
     raw = (
-        f"POST /scripe/v1/uploads HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {FULL}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode() + body
     with socket.create_connection((target.hostname, target.port), timeout=5) as sock:

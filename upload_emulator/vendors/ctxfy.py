@@ -90,8 +90,6 @@ def create_presigned_upload(call: Call) -> Reply:
         )
     if body["size"] > cap:
         raise ApiError(errors.UNPROCESSABLE, f"size {body['size']} is over the {cap}-byte limit.", field="size")
-    scheme, host = call.request.scheme, call.request.host
-    uploads.s3_endpoint(scheme, host)  # refuse a Host that cannot make a URL before recording anything
     record = uploads.create_record(
         call.emu,
         vendor=VENDOR,
@@ -104,6 +102,7 @@ def create_presigned_upload(call: Call) -> Reply:
         now=call.now,
     )
     record.extra["public_read"] = True
+    scheme, host = call.request.scheme, call.request.host
     url = uploads.presign_put(call.emu, record, scheme=scheme, host=host, ttl_s=int(cfg["url_ttl_s"]), now=call.now)
     public = uploads.object_url(record, scheme=scheme, host=host)
     return Reply(200, {"uploadUrl": url, "publicUrl": public, "fileKey": record.key})
