@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, fuzzed_app, run_stateful
-from support import ACME_WS, ADCLEAR_SESSION, adclear_auth, fixtures_dir_with
+from fuzzing import CHECKS, FUZZ, roomy_schema, run_stateful
+from support import ACME_WS, ADCLEAR_SESSION, adclear_auth
 
 API_KEY = adclear_auth()
 SESSION = adclear_auth(ADCLEAR_SESSION, user=None, workspace=ACME_WS)
 
 
 @pytest.fixture(scope="module")
-def adclear_schema(tmp_path_factory):
-    # Budgets the fuzzer cannot exhaust, so it explores past the rate limits.
-    def roomy(data):
-        data["profile"]["rate_limit"]["operations"] = {"initiateUpload": 1_000_000, "createPromotion": 1_000_000}
-
-    fixtures = fixtures_dir_with(tmp_path_factory.mktemp("fixtures"), "adclear", roomy)
-    with fuzzed_app(fixtures_dir=fixtures) as app:
-        yield schemathesis.openapi.from_wsgi("/adclear/openapi.json", app)
+def adclear_schema():
+    with roomy_schema("adclear") as schema:
+        yield schema
 
 
 adclear = schemathesis.pytest.from_fixture("adclear_schema")

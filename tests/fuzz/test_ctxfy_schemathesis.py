@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, fuzzed_app, run_stateful
-from support import ADA, fixtures_dir_with
+from fuzzing import CHECKS, FUZZ, roomy_schema, run_stateful
+from support import ADA
 
 AUTH = {"Authorization": f"Bearer {ADA}"}
 
 
 @pytest.fixture(scope="module")
-def ctxfy_schema(tmp_path_factory):
-    # Budgets the fuzzer cannot exhaust, so it explores past the rate limit.
-    def roomy(data):
-        data["profile"]["rate_limit"].update(limit=1_000_000, plans={"FREE": 1_000_000, "PRO": 1_000_000})
-
-    fixtures = fixtures_dir_with(tmp_path_factory.mktemp("fixtures"), "ctxfy", roomy)
-    with fuzzed_app(fixtures_dir=fixtures) as app:
-        yield schemathesis.openapi.from_wsgi("/ctxfy/openapi.json", app)
+def ctxfy_schema():
+    with roomy_schema("ctxfy") as schema:
+        yield schema
 
 
 ctxfy = schemathesis.pytest.from_fixture("ctxfy_schema")

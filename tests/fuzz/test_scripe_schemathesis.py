@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, fuzzed_app, run_stateful
-from support import FULL, fixtures_dir_with
+from fuzzing import CHECKS, FUZZ, fuzzed_app, roomy_schema, run_stateful
+from support import FULL
 
 
 # Each schema gets its own app: faults the control API's fuzzing creates must not reach
 # the vendor under test.
 @pytest.fixture(scope="module")
-def scripe_schema(tmp_path_factory):
-    # A budget the fuzzer cannot exhaust, so it explores past the rate limit.
-    def roomy(data):
-        data["profile"]["rate_limit"]["limit"] = 1_000_000
-
-    fixtures = fixtures_dir_with(tmp_path_factory.mktemp("fixtures"), "scripe", roomy)
-    with fuzzed_app(fixtures_dir=fixtures) as app:
-        yield schemathesis.openapi.from_wsgi("/scripe/openapi.json", app)
+def scripe_schema():
+    with roomy_schema("scripe") as schema:
+        yield schema
 
 
 @pytest.fixture(scope="module")

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, fuzzed_app, run_stateful
-from support import STUDIO_KEY, TOKEN_ALL, fixtures_dir_with
+from fuzzing import CHECKS, FUZZ, roomy_schema, run_stateful
+from support import STUDIO_KEY, TOKEN_ALL
 
 API_KEY = {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"}
 OAUTH = {"Authorization": f"Bearer {TOKEN_ALL}"}
 
 
 @pytest.fixture(scope="module")
-def streamloop_schema(tmp_path_factory):
-    # A budget the fuzzer cannot exhaust, so it explores past the rate limit.
-    def roomy(data):
-        data["profile"]["rate_limit"]["limit"] = 1_000_000
-
-    fixtures = fixtures_dir_with(tmp_path_factory.mktemp("fixtures"), "streamloop", roomy)
-    with fuzzed_app(fixtures_dir=fixtures) as app:
-        yield schemathesis.openapi.from_wsgi("/streamloop/openapi.json", app)
+def streamloop_schema():
+    with roomy_schema("streamloop") as schema:
+        yield schema
 
 
 streamloop = schemathesis.pytest.from_fixture("streamloop_schema")
