@@ -1,20 +1,18 @@
 """Injected failures: make matching requests fail, slow down, or (S3) drop the connection.
 
 A rule matches by vendor ("s3" for the S3 endpoint), and optionally operationId and path
-prefix. Taking a rule is atomic, so a rule with `times: n` fires exactly n times even when
-requests race; `probability` makes it fire on a share of the matches. Rules fire in the
-order they were added; the first match wins.
+prefix; `probability` makes it fire on a share of the matches. Exact counts under races and
+first-match order come from `rulebook.RuleBook`, which outcome rules share.
 """
 
 from __future__ import annotations
 
 import random
-import secrets
-import threading
 from dataclasses import asdict, dataclass
 
 from upload_emulator import errors
 from upload_emulator.errors import ErrorKind
+from upload_emulator.rulebook import RuleBook
 from upload_emulator.world import VendorProfile
 
 S3 = "s3"
@@ -68,46 +66,20 @@ class FaultRule:
         }
 
 
-class FaultStore:
+class FaultStore(RuleBook[FaultRule]):
     def __init__(self, seed: int | None = None) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FaultRule] = []
+        super().__init__(FaultRule, "flt_")
         self._random = random.Random(seed)
-
-    def add(self, **fields) -> FaultRule:
-        rule = FaultRule(id="flt_" + secrets.token_hex(6), **fields)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def all(self) -> list[FaultRule]:
-        with self._lock:
-            return list(self._rules)
-
-    def remove(self, rule_id: str) -> bool:
-        with self._lock:
-            kept = [r for r in self._rules if r.id != rule_id]
-            removed = len(kept) != len(self._rules)
-            self._rules = kept
-        return removed
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
 
     def take(self, vendor: str, operation_id: str | None, path: str) -> FaultRule | None:
         """The rule that fires for this request, counted; None when none does."""
-        with self._lock:
-            for rule in self._rules:
-                if not rule.matches(vendor, operation_id, path):
-                    continue
-                if rule.times is not None and rule.fired >= rule.times:
-                    continue
-                if rule.probability < 1 and self._random.random() >= rule.probability:
-                    continue
-                rule.fired += 1
-                return rule
-        return None
+
+        def fires(rule: FaultRule) -> bool:
+            if not rule.matches(vendor, operation_id, path):
+                return False
+            return rule.probability >= 1 or self._random.random() < rule.probability
+
+        return self.take_first(fires)
 
 
 def kind_for_status(profile: VendorProfile | None, status: int) -> ErrorKind:

@@ -8,10 +8,10 @@ race, and one without `times` applies until it is removed.
 
 from __future__ import annotations
 
-import secrets
-import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from upload_emulator.rulebook import RuleBook
 
 
 @dataclass
@@ -48,36 +48,10 @@ class OutcomeRule:
         }
 
 
-class OutcomeStore:
+class OutcomeStore(RuleBook[OutcomeRule]):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[OutcomeRule] = []
-
-    def add(self, **fields: Any) -> OutcomeRule:
-        rule = OutcomeRule(id="out_" + secrets.token_hex(6), **fields)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def all(self) -> list[OutcomeRule]:
-        with self._lock:
-            return list(self._rules)
-
-    def remove(self, rule_id: str) -> bool:
-        with self._lock:
-            kept = [r for r in self._rules if r.id != rule_id]
-            removed, self._rules = len(kept) != len(self._rules), kept
-        return removed
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
+        super().__init__(OutcomeRule, "out_")
 
     def take(self, vendor: str, kind: str, attributes: dict[str, Any]) -> OutcomeRule | None:
         """The first rule that matches and has uses left, counted as used (atomically)."""
-        with self._lock:
-            for rule in self._rules:
-                if rule.matches(vendor, kind, attributes) and (rule.times is None or rule.fired < rule.times):
-                    rule.fired += 1
-                    return rule
-        return None
+        return self.take_first(lambda rule: rule.matches(vendor, kind, attributes))
