@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from upload_emulator import __version__, logs
+from upload_emulator.callbacks import is_loopback_host
 from upload_emulator.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
 from upload_emulator.vendors import installed
 
@@ -66,17 +67,11 @@ def banner(app, settings: Settings, port: int) -> str:
             "    -H 'Content-Type: application/json' -d '{\"contentType\": \"text/plain\"}'",
             "",
         ]
-    if not is_loopback(settings.host):
+    if not is_loopback_host(settings.host):
         guard = "set --control-token" if not settings.control_token else "the control API needs its token"
         lines += [f"WARNING: bound to {settings.host}: others can reach it ({guard}).", ""]
     lines.append("Ctrl-C to stop")
     return "\n".join(lines)
-
-
-def is_loopback(host: str) -> bool:
-    from upload_emulator.callbacks import is_loopback_host
-
-    return is_loopback_host(host)
 
 
 def config(args: argparse.Namespace) -> int:

@@ -27,13 +27,6 @@ class SettingsError(ValueError):
     """A setting's value is unusable; the message names the flag, variable or file it came from."""
 
 
-def env_flag(value: str | None, default: bool) -> bool:
-    """Read a boolean from the environment; "false", "0", "no" and "off" are false."""
-    if value is None:
-        return default
-    return value.strip().lower() not in FALSE_WORDS
-
-
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"

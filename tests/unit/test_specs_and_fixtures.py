@@ -7,7 +7,7 @@ from upload_emulator.app import SpecMismatch, _mount, create_app
 from upload_emulator.auth import redact
 from upload_emulator.datafiles import data_dir
 from upload_emulator.runtime import Emulator, Vendor
-from upload_emulator.settings import Settings, env_flag
+from upload_emulator.settings import Settings, resolve
 from upload_emulator.spec import Spec
 from upload_emulator.world import load_world
 
@@ -55,10 +55,11 @@ def test_every_spec_operation_is_routed():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("0", False), ("false", False), ("No", False), ("off", False), ("1", True), ("true", True), (None, True)],
+    [("0", False), ("false", False), ("No", False), ("off", False), ("1", True), ("true", True), (None, False)],
 )
 def test_env_flags_read_false_words_as_false(raw, expected):
-    assert env_flag(raw, True) is expected
+    env = {} if raw is None else {"UPLOAD_EMULATOR_STRICT": raw}
+    assert resolve({}, env)[0].strict is expected
 
 
 def test_redact_never_shows_a_key_in_full():
