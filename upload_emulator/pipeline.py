@@ -26,7 +26,7 @@ from typing import Any
 from flask import Request, Response
 from werkzeug.exceptions import ClientDisconnected
 
-from upload_emulator import errors, requestlog
+from upload_emulator import capacity, errors, requestlog
 from upload_emulator.auth import authenticate as auth_authenticate
 from upload_emulator.auth import check_plan as auth_check_plan
 from upload_emulator.auth import check_scopes, credential_from, select_workspace
@@ -215,6 +215,16 @@ def check_scope(call: Call) -> None:
         check_scopes(call.op.security, call.scheme, call.found_key)
 
 
+def check_capacity(call: Call) -> None:
+    """The server found no room for this request in its lane: the vendor's 503, body unread."""
+    if capacity.refused(call.request.environ):
+        raise ApiError(
+            errors.UNAVAILABLE,
+            "The emulator is busy with other uploads; retry shortly.",
+            headers={"Retry-After": "1", "Connection": "close"},
+        )
+
+
 def read_body(call: Call) -> None:
     """Read a JSON body, refusing (413) past the vendor's cap without reading it all.
 
@@ -294,6 +304,7 @@ def begin_idempotency(call: Call) -> Reply | None:
 
 
 STEPS = (
+    check_capacity,
     charge_rate_limit,
     apply_faults,
     authenticate,

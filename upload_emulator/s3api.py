@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Request, Response, current_app, request
 
-from upload_emulator import errors, requestlog
+from upload_emulator import capacity, errors, requestlog
 from upload_emulator.dialects import render_s3
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import S3, S3_CODES_BY_STATUS
@@ -142,8 +142,14 @@ class _S3Call:
         self.fault: str | None = None
         emu.scheduler.run_due(emu.clock.now())  # e.g. an object removed when its job finished
 
-    def inject(self) -> Response | None:
-        """Apply a matching fault: delay, an S3 error, or (PUT) a connection cut mid-body."""
+    def preempt(self) -> Response | None:
+        """An answer before the operation runs: no room for it in its lane (503, body unread),
+        or a matching fault: a delay, an S3 error, or (PUT) a connection cut mid-body."""
+        if capacity.refused(request.environ):
+            busy = ApiError(errors.UNAVAILABLE, "The emulator is busy with other uploads; retry shortly.")
+            response = self.error(busy, close=True)
+            response.headers["Retry-After"] = "1"
+            return response
         rule = self.emu.faults.take(S3, self.operation, request.path)
         if rule is None:
             return None
@@ -246,7 +252,7 @@ def _authorize_read(call: _S3Call, bucket: str | None = None, key: str | None = 
 def put_object(bucket: str, key: str) -> Response:
     emu = _emu()
     call = _S3Call(emu, "PutObject")
-    if (injected := call.inject()) is not None:
+    if (injected := call.preempt()) is not None:
         return injected
     stream = request.stream
     try:
@@ -322,7 +328,7 @@ def _object_headers(obj) -> dict[str, str]:
 def _open_read(operation: str, bucket: str | None = None, key: str | None = None) -> tuple[_S3Call, Response | None]:
     """The shared start of every signed (or public-read) read: a fault, the signature, the bucket."""
     call = _S3Call(_emu(), operation)
-    if (injected := call.inject()) is not None:
+    if (injected := call.preempt()) is not None:
         return call, injected
     try:
         _authorize_read(call, bucket, key)

@@ -3,28 +3,89 @@
 cheroot hands the app the request body as a socket stream (it does not spool the body
 to a file first, as waitress does), runs one process with a thread pool (state is in
 memory), and is a production server. `bench/put_throughput.py` measures it against
-waitress; see the README.
+waitress; see the README. What cheroot lacks for hostile clients is added here: a
+watchdog for slow clients (`watchdog.py`), lanes that keep threads for health and the
+control plane (`capacity.py`), sane header limits, and an accept loop that backs off.
 """
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
+import time
 
 from cheroot import errors as cheroot_errors
+from cheroot.makefile import StreamReader, StreamWriter
 from cheroot.server import HTTPConnection, HTTPRequest
-from cheroot.wsgi import Server
+from cheroot.wsgi import Gateway_10, Server
 
-THREADS = 32  # CI suites run many clients at once; a browser alone keeps 6 connections open
+from upload_emulator import capacity
+from upload_emulator.watchdog import Meter, Watchdog
+
+log = logging.getLogger("upload_emulator.server")
+
+THREADS = 64  # CI suites run many clients at once; a browser alone keeps 6 connections open
 LISTEN_BACKLOG = 128  # cheroot's 5 dropped connections and stalled for a second at 32 clients
 MAX_HEADER_BYTES = 64 * 1024  # the request line and all headers together; past it, 414 or 431
+IDLE_TIMEOUT = 30  # seconds a socket may be silent (also how long an idle keep-alive lasts)
+MAX_BACKOFF = 1.0  # seconds the accept loop waits after an error, at most
+
+
+class _CountingSocketIO(socket.SocketIO):
+    """A socket's reads, counted into its meter as the bytes arrive (not when a read returns)."""
+
+    def __init__(self, sock: socket.socket, meter: Meter) -> None:
+        super().__init__(sock, "rb")
+        self.meter = meter
+
+    def readinto(self, b) -> int | None:
+        n = super().readinto(b)
+        if n:
+            self.meter.received += n
+        return n
+
+
+class _MeteredReader(StreamReader):
+    """cheroot's socket reader, telling the meter when the application waits for bytes."""
+
+    def __init__(self, sock: socket.socket, meter: Meter, bufsize: int) -> None:
+        # StreamReader.__init__ would build its own SocketIO; build the counting one instead
+        super(StreamReader, self).__init__(_CountingSocketIO(sock, meter), bufsize)
+        self.bytes_read = 0
+        self.meter = meter
+
+    def read(self, *args, **kwargs):
+        self.meter.start_read()
+        try:
+            return super().read(*args, **kwargs)
+        finally:
+            self.meter.end_read()
+
+    def readline(self, *args, **kwargs):
+        self.meter.start_read()
+        try:
+            return super().readline(*args, **kwargs)
+        finally:
+            self.meter.end_read()
 
 
 class _Request(HTTPRequest):
-    """cheroot's request, honouring an application's `Connection: close`.
+    """cheroot's request with header limits, a lane, and honour for `Connection: close`.
 
-    Without this, cheroot reads the rest of an unread request body before it sends the
+    Without the last, cheroot reads the rest of an unread request body before it sends the
     response, so refusing a 1.6 GB PUT up front would still wait for all 1.6 GB.
     """
+
+    lane: str | None = None
+    refused = False
+
+    def parse_request(self) -> None:
+        self.conn.meter.start_headers()
+        try:
+            super().parse_request()
+        finally:
+            self.conn.meter.headers_done()
 
     def read_request_headers(self) -> bool:
         """Headers within MAX_HEADER_BYTES (else 431) and a Content-Length that is a number >= 0 (else 400)."""
@@ -39,24 +100,103 @@ class _Request(HTTPRequest):
             return False
         return ok
 
+    def respond(self) -> None:
+        declared = self.inheaders.get(b"Content-Length")
+        path = self.path.decode("latin-1") if isinstance(self.path, bytes) else str(self.path)
+        self.lane = capacity.lane_of(path, int(declared) if declared else None, bool(self.chunked_read))
+        lanes: capacity.Lanes = self.server.lanes
+        self.refused = not lanes.enter(self.lane)
+        try:
+            super().respond()
+        finally:
+            if not self.refused:
+                lanes.leave(self.lane)
+
     def send_headers(self) -> None:
         if any(k.lower() == b"connection" and v.strip().lower() == b"close" for k, v in self.outheaders):
             self.close_connection = True
         super().send_headers()
 
 
+class _Gateway(Gateway_10):
+    """WSGI environ plus whether the request found room in its lane."""
+
+    def get_environ(self):
+        env = super().get_environ()
+        if self.req.refused:
+            env[capacity.REFUSED] = True
+        return env
+
+
 class _Connection(HTTPConnection):
     RequestHandlerClass = _Request
+
+    def __init__(self, server, sock, makefile=None) -> None:
+        self.meter = Meter(sock)
+        super().__init__(server, sock, makefile=self._files)
+
+    def _files(self, sock, mode, bufsize):
+        return _MeteredReader(sock, self.meter, bufsize) if "r" in mode else StreamWriter(sock, mode, bufsize)
+
+    def communicate(self):
+        watchdog: Watchdog = self.server.watchdog
+        watchdog.watch(self.meter)
+        try:
+            return super().communicate()
+        finally:
+            watchdog.forget(self.meter)
+
+
+class _Server(Server):
+    """cheroot's server whose accept loop backs off on errors instead of spinning.
+
+    Out of file descriptors, `accept` fails at once, every time; cheroot's loop logs a
+    traceback and retries immediately, forever. Here each failure waits a little longer (up
+    to MAX_BACKOFF) and is logged once per streak, so the server recovers when descriptors
+    come back and stays quiet until then.
+    """
+
+    accept_failures = 0
+
+    def __init__(self, bind_addr, app, threads: int, watchdog: Watchdog) -> None:
+        super().__init__(bind_addr, app, numthreads=threads, server_name="upload-emulator")
+        self.lanes = capacity.Lanes(threads)
+        self.watchdog = watchdog
+
+    def prepare(self) -> None:
+        super().prepare()
+        manager = self._connections  # type: ignore[attr-defined]  # cheroot sets it in prepare()
+        run = manager.run
+        manager.run = lambda interval: self._run_connections(run, interval)
+        self.watchdog.start()
+
+    def _run_connections(self, run, interval) -> None:
+        streak, last_failure = 0, 0.0
+        while True:
+            try:
+                run(interval)
+                return
+            except Exception as exc:
+                if not self.ready:
+                    return
+                now = time.monotonic()
+                streak = streak + 1 if now - last_failure < 5 else 1
+                last_failure = now
+                self.accept_failures += 1
+                if streak == 1:
+                    log.warning("the accept loop failed (%s); backing off until it recovers", exc)
+                time.sleep(min(MAX_BACKOFF, 0.01 * 2**streak))
 
 
 class ServerError(RuntimeError):
     """The server could not start (a busy port, a bad address)."""
 
 
-def build(app, host: str, port: int, threads: int = THREADS) -> Server:
-    server = Server((host, port), app, numthreads=threads, server_name="upload-emulator")
+def build(app, host: str, port: int, threads: int = THREADS, watchdog: Watchdog | None = None) -> _Server:
+    server = _Server((host, port), app, threads, watchdog or Watchdog())
     server.ConnectionClass = _Connection
-    server.timeout = 30  # seconds a connection may sit idle mid-request
+    server.gateway = _Gateway
+    server.timeout = IDLE_TIMEOUT
     server.request_queue_size = LISTEN_BACKLOG
     server.max_request_header_size = MAX_HEADER_BYTES
     try:
@@ -68,17 +208,19 @@ def build(app, host: str, port: int, threads: int = THREADS) -> Server:
     return server
 
 
-def bound_port(server: Server) -> int:
+def bound_port(server: _Server) -> int:
     return server.bind_addr[1]
 
 
 class LiveServer:
     """The app on a real socket in a background thread: for tests and the pytest plugin."""
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS) -> None:
+    def __init__(
+        self, app, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS, watchdog: Watchdog | None = None
+    ) -> None:
         self.app = app
         self.host = host
-        self._server = build(app, host, port, threads)
+        self._server = build(app, host, port, threads, watchdog)
         self.port = bound_port(self._server)
         self._thread = threading.Thread(target=self._server.serve, name="upload-emulator", daemon=True)
 
@@ -86,11 +228,16 @@ class LiveServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def server(self) -> _Server:
+        return self._server
+
     def start(self) -> LiveServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._server.watchdog.stop()
         self._server.stop()
         self._thread.join(timeout=10)
 

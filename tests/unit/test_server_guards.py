@@ -1,0 +1,84 @@
+"""The server's own guards: lanes that keep threads free, and an accept loop that backs off."""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+from upload_emulator import capacity
+from upload_emulator.server import MAX_BACKOFF, _Server
+from upload_emulator.watchdog import BODY, HEADERS, Meter, Watchdog
+
+
+def test_uploads_take_at_most_their_share_and_the_control_plane_is_never_refused():
+    lanes = capacity.Lanes(threads=20)
+    assert [lanes.enter(capacity.UPLOAD) for _ in range(5)] == [True] * 4 + [False]
+    assert all(lanes.enter(capacity.API) for _ in range(12))
+    assert not lanes.enter(capacity.API)  # 4 uploads + 12 calls: the last 4 threads are the control plane's
+    assert all(lanes.enter(capacity.CONTROL) for _ in range(10))
+    lanes.leave(capacity.UPLOAD)
+    assert lanes.enter(capacity.API) and not lanes.enter(capacity.UPLOAD)
+
+
+def test_a_request_falls_into_its_lane_by_path_and_body():
+    assert capacity.lane_of("/_emulator/health", None, False) == capacity.CONTROL
+    assert capacity.lane_of("/s3/b/k", 10 << 20, False) == capacity.UPLOAD
+    assert capacity.lane_of("/adclear/v1/uploads/x", 100, True) == capacity.UPLOAD
+    assert capacity.lane_of("/scripe/v1/uploads", 40, False) == capacity.API
+
+
+def test_the_accept_loop_backs_off_logs_once_and_recovers(monkeypatch, caplog):
+    server = _Server(("127.0.0.1", 0), lambda env, start: [], threads=4, watchdog=Watchdog())
+    server.ready = True
+    slept: list[float] = []
+    monkeypatch.setattr("upload_emulator.server.time.sleep", slept.append)
+    failures = iter(range(12))
+
+    def run(interval):
+        if next(failures, None) is not None:
+            raise OSError(errno.EMFILE, "Too many open files")
+
+    with caplog.at_level(logging.WARNING, logger="upload_emulator.server"):
+        server._run_connections(run, 0.5)
+    assert server.accept_failures == 12
+    assert slept == sorted(slept) and slept[0] < 0.1 and slept[-1] == MAX_BACKOFF
+    assert len([r for r in caplog.records if "accept loop failed" in r.message]) == 1
+
+
+class _Sock:
+    def __init__(self) -> None:
+        self.sent = b""
+        self.shut = False
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+    def shutdown(self, how: int) -> None:
+        self.shut = True
+
+
+def test_the_watchdog_cuts_slow_headers_with_408_and_a_stalled_body_but_not_a_working_app():
+    dog = Watchdog(header_deadline=10, body_window=10)
+    headers, body, working = Meter(_Sock()), Meter(_Sock()), Meter(_Sock())  # type: ignore[arg-type]
+    for meter in (headers, body, working):
+        dog.watch(meter)
+    headers.phase, headers.since = HEADERS, 0.0
+    body.phase, body.mark_at, body.mark_bytes, body.received = BODY, 0.0, 0, 1023
+    working.mark_at = 0.0  # headers done, the application busy: not reading
+    dog.check(now=9.0)
+    assert not any(m.cut for m in (headers, body, working))
+    dog.check(now=10.5)
+    assert headers.cut == "headers" and headers.sock.sent.startswith(b"HTTP/1.1 408 ")  # type: ignore[attr-defined]
+    assert body.cut == "body" and body.sock.shut and body.sock.sent == b""  # type: ignore[attr-defined]
+    assert working.cut is None and dog.cuts == 2
+
+
+def test_a_body_that_keeps_coming_resets_the_window():
+    dog = Watchdog(body_window=10)
+    meter = Meter(_Sock())  # type: ignore[arg-type]
+    dog.watch(meter)
+    meter.phase, meter.mark_at = BODY, 0.0
+    for second in range(1, 60):
+        meter.received += 2048  # 2 KiB a second
+        dog.check(now=float(second))
+    assert meter.cut is None
