@@ -14,6 +14,7 @@ from datetime import datetime
 
 from upload_emulator import errors
 from upload_emulator.errors import ApiError
+from upload_emulator.retention import DEFAULT_RETAIN, Cap
 from upload_emulator.world import ApiKey, VendorProfile, Workspace, World
 
 
@@ -29,9 +30,10 @@ def redact(secret: str | None) -> str:
 class KeyStore:
     """All vendors' keys and workspaces; `reset` returns to the fixtures."""
 
-    def __init__(self, worlds: dict[str, World]) -> None:
+    def __init__(self, worlds: dict[str, World], retain: int = DEFAULT_RETAIN) -> None:
         self._worlds = worlds
         self._lock = threading.Lock()
+        self._cap = Cap("created keys", retain)
         self.reset()
 
     def reset(self) -> None:
@@ -39,6 +41,7 @@ class KeyStore:
             self._keys: dict[tuple[str, str], ApiKey] = {
                 (k.vendor, k.secret): k for w in self._worlds.values() for k in w.keys
             }
+            self._fixture_keys = frozenset(self._keys)
             self._workspaces: dict[tuple[str, str], Workspace] = {
                 (vendor, ws.id): ws for vendor, w in self._worlds.items() for ws in w.workspaces
             }
@@ -88,6 +91,7 @@ class KeyStore:
                 current = replace(current, plan=plan)
             self._workspaces[(vendor, workspace)] = current
             self._keys[(vendor, secret)] = key
+            self._cap.trim(self._keys, self._fixture_keys)
         return key
 
     def by_id(self, vendor: str, key_id: str) -> ApiKey | None:

@@ -24,7 +24,7 @@ from upload_emulator.ratelimit import RateLimiter
 from upload_emulator.scheduler import Scheduler
 from upload_emulator.settings import Settings
 from upload_emulator.spec import Spec
-from upload_emulator.state import ResourceStore, UploadStore
+from upload_emulator.state import ResourceStore, UploadRecord, UploadStore
 from upload_emulator.storage import ObjectStorage
 from upload_emulator.vendors import CONTROL_PLANE
 from upload_emulator.vendors import check as check_vendor
@@ -66,10 +66,10 @@ class Emulator:
             v: load_world(v, settings.fixtures_dir, settings.overrides) for v in settings.served_vendors
         }
         self.specs: dict[str, Spec] = {}
-        self.keys = KeyStore(self.worlds)
+        self.keys = KeyStore(self.worlds, settings.retain)
         self.idempotency = IdempotencyStore()
-        self.uploads = UploadStore()
-        self.resources = ResourceStore()
+        self.uploads = UploadStore(settings.retain, forget=self._forget_upload)
+        self.resources = ResourceStore(settings.retain * 4)
         self.journal = Journal(settings.journal_size)
         self.faults = FaultStore()
         self.outcomes = OutcomeStore()
@@ -90,7 +90,11 @@ class Emulator:
     def _seed_resources(self) -> None:
         for vendor, world in self.worlds.items():
             for kind, workspace, fields in world.resources:
-                self.resources.put(vendor, kind, workspace, dict(fields))
+                self.resources.put(vendor, kind, workspace, dict(fields), pinned=True)
+
+    def _forget_upload(self, record: UploadRecord) -> None:
+        """An upload past the retention cap takes its bytes with it."""
+        self.storage.delete(record.bucket, record.key)
 
     def spec(self, name: str) -> Spec:
         if name not in self.specs:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from upload_emulator.retention import DEFAULT_RETAIN
+
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 ENV_PREFIX = "UPLOAD_EMULATOR_"
@@ -42,6 +44,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     journal_size: int = 1000
+    retain: int = DEFAULT_RETAIN  # uploads and created keys kept (resources 4x) before the oldest go
     # Fixed S3 credentials: clients that read objects back with boto3 use these.
     s3_access_key: str = "UPLOADEMULATORKEY"
     s3_secret_key: str = "upload-emulator-secret-key"
@@ -163,6 +166,12 @@ OPTIONS = (
     Option("log_level", "--log-level", _choice("DEBUG", "INFO", "WARNING", "ERROR", fold=str.upper), "default INFO"),
     Option("log_format", "--log-format", _choice("text", "json"), "text (default) or json: one line per request"),
     Option("journal_size", "--journal-size", _integer(1, 1_000_000), "requests kept in the journal (default 1000)"),
+    Option(
+        "retain",
+        "--retain",
+        _integer(10, 10_000_000),
+        "uploads and created keys kept before the oldest are forgotten, resources 4x (default 10000)",
+    ),
     Option(
         "overrides",
         "--set",

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from upload_emulator.clock import isoformat
+from upload_emulator.retention import DEFAULT_RETAIN, Cap
 
 PENDING, UPLOADED, REDEEMED, REMOVED = "pending", "uploaded", "redeemed", "removed"
 
@@ -73,10 +74,17 @@ class NotRedeemable(Exception):
 
 
 class UploadStore:
-    def __init__(self) -> None:
+    """Upload records by id and by object; past the cap the oldest are forgotten with `forget`
+    (the runtime deletes their bytes), so a server that runs for days stays the same size."""
+
+    def __init__(
+        self, retain: int = DEFAULT_RETAIN, forget: Callable[[UploadRecord], None] = lambda record: None
+    ) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[str, UploadRecord] = {}
         self._by_object: dict[tuple[str, str], UploadRecord] = {}
+        self._cap = Cap("uploads", retain)
+        self._forget = forget
 
     def reset(self) -> None:
         with self._lock:
@@ -87,6 +95,11 @@ class UploadStore:
         with self._lock:
             self._by_id[record.id] = record
             self._by_object[(record.bucket, record.key)] = record
+            dropped = self._cap.trim(self._by_id)
+            for old in dropped:
+                self._by_object.pop((old.bucket, old.key), None)
+        for old in dropped:
+            self._forget(old)
         return record
 
     def get(self, upload_id: str, workspace: str | None = None) -> UploadRecord | None:
@@ -152,19 +165,26 @@ class ResourceStore:
     Every item gets `_seq`, a number that only grows, so lists can page with stable cursors.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, retain: int = DEFAULT_RETAIN * 4) -> None:
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
+        self._pinned: set[tuple[str, str, str]] = set()
         self._sequence = itertools.count(1)
+        self._cap = Cap("vendor resources", retain)
 
     def reset(self) -> None:
         with self._lock:
             self._items.clear()
+            self._pinned.clear()
 
-    def put(self, vendor: str, kind: str, workspace: str, item: dict[str, Any]) -> dict[str, Any]:
+    def put(self, vendor: str, kind: str, workspace: str, item: dict[str, Any], pinned: bool = False) -> dict[str, Any]:
+        """Store an item; `pinned` (the fixtures' own) is never forgotten."""
         with self._lock:
             item.setdefault("_seq", next(self._sequence))
             self._items[(vendor, kind, item["id"])] = (workspace, item)
+            if pinned:
+                self._pinned.add((vendor, kind, item["id"]))
+            self._cap.trim(self._items, self._pinned)
         return item
 
     def get(self, vendor: str, kind: str, item_id: str, workspace: str) -> dict[str, Any] | None:

@@ -1,0 +1,45 @@
+"""How much a long-running emulator remembers: each store keeps only its newest entries.
+
+A CI server may run for days without a reset, so uploads, vendor resources and created keys
+are capped (`--retain`, resources four times that, as a flow makes several). Past the cap the
+oldest entries are forgotten, the first time with a warning; entries the fixtures made are
+never forgotten. A forgotten upload's bytes are deleted with it (see `UploadStore`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Hashable
+from typing import Any, TypeVar
+
+log = logging.getLogger("upload_emulator.retention")
+
+DEFAULT_RETAIN = 10_000
+V = TypeVar("V")
+
+
+class Cap:
+    """A store's cap, and whether it has already said that it is forgetting."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        self.what = what
+        self.limit = limit
+        self.forgotten = 0
+
+    def trim(self, entries: dict[Any, V], pinned: Collection[Hashable] = ()) -> list[V]:
+        """Drop the oldest unpinned entries (dicts keep insertion order) past the cap; return them.
+
+        Pinned entries do not count against the cap."""
+        over = len(entries) - sum(1 for key in pinned if key in entries) - self.limit
+        if over <= 0:
+            return []
+        dropped: list[V] = []
+        for key in list(entries):
+            if len(dropped) >= over:
+                break
+            if key not in pinned:
+                dropped.append(entries.pop(key))
+        if dropped and not self.forgotten:
+            log.warning("keeping the newest %d %s; older ones are forgotten (see --retain)", self.limit, self.what)
+        self.forgotten += len(dropped)
+        return dropped
