@@ -6,26 +6,22 @@ import os
 from contextlib import contextmanager
 
 import schemathesis
+import schemathesis.checks as schemathesis_checks
+import schemathesis.specs.openapi.checks  # registers the OpenAPI checks
 import yaml
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from support import FIXTURES, make_app
 
 from upload_emulator.app import emulator_of
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
+# Every check schemathesis registers, including negative_data_rejection, use_after_free,
+# ensure_resource_availability, missing_required_header and allow_header_conformance, with
+# the allowances in schemathesis.toml. Two are not yet run, and #10 says why:
+# positive_data_acceptance (the Scripe and Streamloop content-type allow-lists, the control
+# API's vendor names and Ctxfy's "expiration_date in the future" are rules the schemas do not
+# state yet) and ignored_auth (the Adclear identity headers the tests supply).
+NOT_YET = {"positive_data_acceptance", "ignored_auth"}
+CHECKS = [check for check in schemathesis_checks.CHECKS.get_all() if check.__name__ not in NOT_YET]
 # CI runs a fixed, quick budget. For a deeper hunt: FUZZ_EXAMPLES=500 FUZZ_RANDOM=1 python -m pytest tests/fuzz
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 FUZZ = settings(

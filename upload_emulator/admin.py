@@ -84,7 +84,7 @@ def list_keys(call: Call) -> Reply:
 def _expiry(body: dict):
     """The body's `expiresAt` as a datetime (None when absent or null)."""
     try:
-        return parse_iso(body["expiresAt"]) if body.get("expiresAt") else None
+        return parse_iso(body["expiresAt"]) if body.get("expiresAt") is not None else None
     except ValueError:
         raise ApiError(errors.MALFORMED_REQUEST, "expiresAt must be an ISO 8601 date-time", field="expiresAt") from None
 

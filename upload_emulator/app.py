@@ -11,7 +11,7 @@ import logging
 import time
 from http import HTTPStatus
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3api
@@ -102,6 +102,12 @@ def _finish_response(emu: Emulator, response: Response) -> Response:
     says `403 FORBIDDEN`), and CORS headers for an allowed browser origin outside the control plane."""
     with contextlib.suppress(ValueError):  # a status Python does not know keeps werkzeug's wording
         response.status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}"
+    if request.method == "OPTIONS" and "Allow" in response.headers and request.url_rule is not None:
+        # werkzeug lists the methods of every route the path matches: /uploads/from-link would
+        # also offer /uploads/{id}'s GET and DELETE. The answer is the matched path's own methods.
+        template = request.url_rule.rule
+        methods = set().union(*(r.methods or () for r in current_app.url_map.iter_rules() if r.rule == template))
+        response.headers["Allow"] = ", ".join(sorted(methods))
     origin = request.headers.get("Origin")
     wanted = origin and "Access-Control-Allow-Origin" not in response.headers and _cors_applies(emu, request.path)
     if wanted and cors.origin_allowed(origin, emu.settings.cors_origins):

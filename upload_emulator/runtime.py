@@ -14,7 +14,7 @@ from typing import Any
 from upload_emulator.auth import KeyStore
 from upload_emulator.callbacks import CallbackDispatcher
 from upload_emulator.clock import Clock
-from upload_emulator.datafiles import spec_path
+from upload_emulator.datafiles import load_yaml, spec_path
 from upload_emulator.faults import FaultStore
 from upload_emulator.idempotency import IdempotencyStore
 from upload_emulator.journal import Journal
@@ -51,6 +51,9 @@ class Vendor:
     def is_control_plane(self) -> bool:
         """The emulator's own `/_emulator/` API, routed like a vendor but not journaled as one."""
         return self.name == CONTROL_PLANE
+
+
+CONTROL_SPEC = "emulator"  # specs/emulator.yaml, the control plane's document
 
 
 class Emulator:
@@ -98,7 +101,12 @@ class Emulator:
 
     def spec(self, name: str) -> Spec:
         if name not in self.specs:
-            self.specs[name] = Spec.load(spec_path(name))
+            document = load_yaml(spec_path(name))
+            if name == CONTROL_SPEC:  # the control plane names the served vendors, whichever they are
+                schemas = document["components"]["schemas"]
+                schemas["Vendor"]["enum"] = list(self.worlds)
+                schemas["FaultVendor"]["enum"] = [*self.worlds, "s3"]
+            self.specs[name] = Spec(name, document)
         return self.specs[name]
 
     def bucket_for(self, vendor: str) -> str:
