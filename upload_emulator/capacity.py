@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import threading
 
+from upload_emulator import errors
+from upload_emulator.errors import ApiError
+
 CONTROL, UPLOAD, API = "control", "upload", "api"
 SMALL_BODY = 64 * 1024
 UPLOAD_RESERVE = 16  # threads uploads never take
@@ -59,3 +62,12 @@ class Lanes:
 def refused(environ) -> bool:
     """True when the server found no room for this request in its lane."""
     return bool(environ.get(REFUSED))
+
+
+def busy() -> ApiError:
+    """The answer to a refused request, rendered by each surface's own dialect."""
+    return ApiError(
+        errors.UNAVAILABLE,
+        "The emulator is busy with other uploads; retry shortly.",
+        headers={"Retry-After": "1", "Connection": "close"},  # the body was never read
+    )

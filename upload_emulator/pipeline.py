@@ -218,11 +218,7 @@ def check_scope(call: Call) -> None:
 def check_capacity(call: Call) -> None:
     """The server found no room for this request in its lane: the vendor's 503, body unread."""
     if capacity.refused(call.request.environ):
-        raise ApiError(
-            errors.UNAVAILABLE,
-            "The emulator is busy with other uploads; retry shortly.",
-            headers={"Retry-After": "1", "Connection": "close"},
-        )
+        raise capacity.busy()
 
 
 def read_body(call: Call) -> None:

@@ -33,12 +33,13 @@ class Cap:
         over = len(entries) - sum(1 for key in pinned if key in entries) - self.limit
         if over <= 0:
             return []
-        dropped: list[V] = []
-        for key in list(entries):
-            if len(dropped) >= over:
-                break
+        doomed = []
+        for key in entries:  # from the oldest, stopping after `over`: no copy of the whole store per put
             if key not in pinned:
-                dropped.append(entries.pop(key))
+                doomed.append(key)
+                if len(doomed) == over:
+                    break
+        dropped = [entries.pop(key) for key in doomed]
         if dropped and not self.forgotten:
             log.warning("keeping the newest %d %s; older ones are forgotten (see --retain)", self.limit, self.what)
         self.forgotten += len(dropped)

@@ -146,10 +146,7 @@ class _S3Call:
         """An answer before the operation runs: no room for it in its lane (503, body unread),
         or a matching fault: a delay, an S3 error, or (PUT) a connection cut mid-body."""
         if capacity.refused(request.environ):
-            busy = ApiError(errors.UNAVAILABLE, "The emulator is busy with other uploads; retry shortly.")
-            response = self.error(busy, close=True)
-            response.headers["Retry-After"] = "1"
-            return response
+            return self.error(capacity.busy())
         rule = self.emu.faults.take(S3, self.operation, request.path)
         if rule is None:
             return None
@@ -178,7 +175,9 @@ class _S3Call:
         """S3's XML error; the upload's vendor may restate a kind (Scripe: too large → 412)."""
         override = self.emu.worlds[self.vendor].profile.s3_error_for(err.kind) if self.vendor else None
         rendered = render_s3(err, self.request_id, override)
-        response = Response(rendered.body, status=rendered.status, content_type=rendered.content_type)
+        response = Response(
+            rendered.body, status=rendered.status, content_type=rendered.content_type, headers=rendered.headers
+        )
         if close:
             response.headers["Connection"] = "close"
         return self.finish(response, rendered.code)

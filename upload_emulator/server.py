@@ -170,6 +170,10 @@ class _Server(Server):
         manager.run = lambda interval: self._run_connections(run, interval)
         self.watchdog.start()
 
+    def stop(self) -> None:
+        self.watchdog.stop()
+        super().stop()
+
     def _run_connections(self, run, interval) -> None:
         streak, last_failure = 0, 0.0
         while True:
@@ -237,7 +241,6 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        self._server.watchdog.stop()
         self._server.stop()
         self._thread.join(timeout=10)
 

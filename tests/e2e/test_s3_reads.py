@@ -55,6 +55,7 @@ def test_an_unsatisfiable_range_is_416_invalid_range(s3, stored):
         s3.get_object(Bucket=record.bucket, Key=record.key, Range=f"bytes={SIZE}-")
     assert refused.value.response["Error"]["Code"] == "InvalidRange"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 416
+    assert refused.value.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == f"bytes */{SIZE}"
 
 
 def test_a_malformed_range_is_ignored_and_the_whole_object_returned(live, s3, stored):
