@@ -21,6 +21,33 @@ NAME = CONTROL_PLANE
 PROFILE = VendorProfile(name=NAME, dialect="problem+json", spec="emulator")
 
 
+def refine_spec(document: dict, worlds: dict) -> None:
+    """Name the served vendors in the control API's schema, and for each one whose async work
+    can be steered, the kinds of that work and how each may end."""
+    schemas = document["components"]["schemas"]
+    schemas["Vendor"]["enum"] = list(worlds)
+    schemas["FaultVendor"]["enum"] = [*worlds, S3]
+    steerable = {vendor: getattr(module_for(vendor), "OUTCOMES", {}) for vendor in worlds}
+    steerable = {vendor: kinds for vendor, kinds in steerable.items() if kinds}
+    rule = schemas["OutcomeRule"]
+    rule["properties"]["vendor"]["enum"] = list(steerable)
+    rule["allOf"] = [
+        _when({"vendor": vendor}, {"kind": {"enum": list(kinds)}}) for vendor, kinds in steerable.items()
+    ] + [
+        _when({"vendor": vendor, "kind": kind}, {"result": {"enum": list(results)}})
+        for vendor, kinds in steerable.items()
+        for kind, results in kinds.items()
+    ]
+
+
+def _when(fields: dict, then: dict) -> dict:
+    """`if` every field equals its value `then` these property rules."""
+    return {
+        "if": {"properties": {k: {"const": v} for k, v in fields.items()}, "required": list(fields)},
+        "then": {"properties": then},
+    }
+
+
 def _key_json(call: Call, key: ApiKey) -> dict:
     workspace = call.emu.keys.workspace(key.vendor, key.workspace)
     return {
@@ -151,16 +178,7 @@ def clear_requests(call: Call) -> Reply:
 
 
 def create_fault(call: Call) -> Reply:
-    body = call.body
-    vendors = [*call.emu.worlds, S3]
-    if body["vendor"] not in vendors:
-        raise ApiError(errors.UNPROCESSABLE, f"vendor must be one of {', '.join(vendors)}", field="vendor")
-    if not any(body.get(k) is not None for k in ("status", "delayMs", "closeAfterBytes")):
-        raise ApiError(errors.UNPROCESSABLE, "a fault needs status, delayMs or closeAfterBytes", field="status")
-    if body.get("closeAfterBytes") is not None and body["vendor"] != S3:
-        raise ApiError(
-            errors.UNPROCESSABLE, "closeAfterBytes applies to the s3 endpoint's PUTs only", field="closeAfterBytes"
-        )
+    body = call.body  # the schema holds the rules: a served vendor, something to do, closeAfterBytes on s3 only
     rule = call.emu.faults.add(
         vendor=body["vendor"],
         operation_id=body.get("operationId"),
@@ -214,15 +232,8 @@ def change_key(call: Call) -> Reply:
 
 def create_outcome(call: Call) -> Reply:
     """A vendor lists the work a test may steer and how it may end (`OUTCOMES` in its module)."""
-    body = call.body
-    vendor = _vendor_named(call, body["vendor"])
-    steerable = getattr(module_for(vendor), "OUTCOMES", {})
-    if body["kind"] not in steerable:
-        kinds = ", ".join(steerable) or "nothing"
-        raise ApiError(errors.UNPROCESSABLE, f"{vendor} work that can be steered: {kinds}", field="kind")
-    if body["result"] not in steerable[body["kind"]]:
-        results = ", ".join(steerable[body["kind"]])
-        raise ApiError(errors.UNPROCESSABLE, f"a {vendor} {body['kind']} may end {results}", field="result")
+    body = call.body  # the schema (see refine_spec) holds each vendor's kinds and results
+    vendor = body["vendor"]
     rule = call.emu.outcomes.add(
         vendor=vendor,
         kind=body["kind"],

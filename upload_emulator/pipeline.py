@@ -261,9 +261,10 @@ def check_request(call: Call) -> None:
         if any("json" in media for media in call.op.body_media_types):
             call.body = parse_json_body(call.op, _body_content_type(call), call.raw_body)
     except RequestInvalid as bad:
-        rules = call.profile.validation
-        kind_name = rules.keyword_kinds.get(bad.keyword, rules.default_kind) if bad.in_body else rules.default_kind
-        raise ApiError(getattr(errors, kind_name), bad.message, field=bad.field, field_errors=bad.problems) from None
+        kind_name, code = call.profile.validation.error_for(bad.field, bad.keyword, bad.in_body)
+        raise ApiError(
+            getattr(errors, kind_name), bad.message, field=bad.field, field_errors=bad.problems, code=code
+        ) from None
 
 
 def _body_content_type(call: Call) -> str | None:

@@ -26,7 +26,7 @@ from upload_emulator.settings import Settings
 from upload_emulator.spec import Spec
 from upload_emulator.state import ResourceStore, UploadRecord, UploadStore
 from upload_emulator.storage import ObjectStorage
-from upload_emulator.vendors import CONTROL_PLANE
+from upload_emulator.vendors import CONTROL_PLANE, refine_spec
 from upload_emulator.vendors import check as check_vendor
 from upload_emulator.world import VendorProfile, World, load_world
 
@@ -102,10 +102,7 @@ class Emulator:
     def spec(self, name: str) -> Spec:
         if name not in self.specs:
             document = load_yaml(spec_path(name))
-            if name == CONTROL_SPEC:  # the control plane names the served vendors, whichever they are
-                schemas = document["components"]["schemas"]
-                schemas["Vendor"]["enum"] = list(self.worlds)
-                schemas["FaultVendor"]["enum"] = [*self.worlds, "s3"]
+            refine_spec(CONTROL_PLANE if name == CONTROL_SPEC else name, document, self.worlds)
             self.specs[name] = Spec(name, document)
         return self.specs[name]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import re
 import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -36,6 +37,40 @@ def cap_for(table: dict[str, int], content_type: str) -> int | None:
         if "*" in pattern and fnmatch.fnmatchcase(media, pattern):
             return cap
     return None
+
+
+# What a `*` in an allow-list may stand for in a schema: one or more RFC 9110 token characters.
+_TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+"
+
+
+def media_type_schema(types: list[str]) -> dict:
+    """The JSON Schema for a content type on `types` (an allow-list, `*` as a wildcard): an
+    `enum` when every entry is exact, else a `pattern`. Lower-case and without parameters: it
+    names only what `cap_for` accepts, so a schema-valid type always has a cap."""
+    if not any("*" in t for t in types):
+        return {"enum": list(types)}
+    alternatives = "|".join(_TOKEN.join(re.escape(part) for part in t.split("*")) for t in types)
+    return {"pattern": f"^(?:{alternatives})$"}
+
+
+def cap_rules(table: dict[str, int], field: str, size_field: str) -> list[dict]:
+    """One `if`/`then` per allow-list entry: a type's size field is at most its cap. A wildcard
+    entry leaves out what `cap_for` finds first (exact entries, then earlier wildcards)."""
+    exact = [t for t in table if "*" not in t]
+    wildcards = [t for t in table if "*" in t]
+    rules = []
+    for entry in exact + wildcards:
+        earlier = exact + wildcards[: wildcards.index(entry)] if "*" in entry else []
+        match = media_type_schema([entry]) if "*" in entry else {"const": entry}
+        if earlier:
+            match = {**match, "not": media_type_schema(earlier)}
+        rules.append(
+            {
+                "if": {"properties": {field: match}, "required": [field]},
+                "then": {"properties": {size_field: {"maximum": table[entry]}}},
+            }
+        )
+    return rules
 
 
 def s3_endpoint(scheme: str, host: str) -> str:

@@ -68,12 +68,31 @@ class IdempotencyProfile:
 
 
 @dataclass(frozen=True)
+class FieldRule:
+    """The error for one body field failing one schema keyword (a business rule the schema states)."""
+
+    kind: str
+    code: str | None = None  # the vendor's own code, where it has one for this rule
+
+
+@dataclass(frozen=True)
 class ValidationProfile:
     default_kind: str = "MALFORMED_REQUEST"
     # jsonschema keyword → error kind, for the vendors that answer range errors with 422.
     keyword_kinds: dict[str, str] = field(default_factory=dict)
+    # "field/keyword" → the rule's own error, e.g. Streamloop's mimeType/enum → UNSUPPORTED_TYPE.
+    field_rules: dict[str, FieldRule] = field(default_factory=dict)
     # Answer a query parameter the spec does not declare as an error (Streamloop does).
     reject_unknown_query: bool = False
+
+    def error_for(self, field: str | None, keyword: str, in_body: bool) -> tuple[str, str | None]:
+        """The error kind (and the code, if the vendor has its own) for a failed schema check."""
+        if not in_body:
+            return self.default_kind, None
+        rule = self.field_rules.get(f"{field}/{keyword}")
+        if rule is not None:
+            return rule.kind, rule.code
+        return self.keyword_kinds.get(keyword, self.default_kind), None
 
 
 @dataclass(frozen=True)
@@ -164,7 +183,12 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
     versions = raw.get("versions")
     idem = raw.get("idempotency")
     validation = raw.get("validation") or {}
-    for name in raw.get("errors") or {}:
+    validation_kinds = [
+        validation.get("default_kind", "MALFORMED_REQUEST"),
+        *(validation.get("keyword_kinds") or {}).values(),
+        *(rule["kind"] for rule in (validation.get("field_rules") or {}).values()),
+    ]
+    for name in [*(raw.get("errors") or {}), *validation_kinds]:
         if not hasattr(errors, name):
             raise ValueError(f"fixtures for {vendor}: unknown error kind {name!r}")
     _check_dialect(vendor, raw.get("dialect"))
@@ -197,6 +221,7 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
         validation=ValidationProfile(
             default_kind=validation.get("default_kind", "MALFORMED_REQUEST"),
             keyword_kinds=dict(validation.get("keyword_kinds") or {}),
+            field_rules={k: FieldRule(**v) for k, v in (validation.get("field_rules") or {}).items()},
             reject_unknown_query=bool(validation.get("reject_unknown_query", False)),
         ),
         max_json_body_bytes=raw.get("max_json_body_bytes"),

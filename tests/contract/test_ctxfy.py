@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from support import (
@@ -167,17 +168,26 @@ def test_another_owners_key_cannot_be_seen_or_revoked(app, ctxfy):
 
 
 def test_a_key_expires_on_the_emulators_clock(app, ctxfy, emu):
-    soon = emu.clock.now().replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    past = conforms(
-        app, "createApiKey", ctxfy.call("POST", "/v1/api-keys", json={"name": "x", "expiration_date": soon})
-    )
-    assert_ctxfy_error(past, 400, "expiration_date")
-    later = (emu.clock.now().replace(microsecond=0)).timestamp() + 120
-    when = __import__("datetime").datetime.fromtimestamp(later, tz=__import__("datetime").UTC).isoformat()
+    later = emu.clock.now().replace(microsecond=0) + timedelta(seconds=120)
+    when = later.isoformat().replace("+00:00", "Z")
     secret = ctxfy.call("POST", "/v1/api-keys", json={"name": "x", "expiration_date": when}).json["api_key"]
     assert ctxfy.presign(key=secret).status_code == 200
     emu.clock.advance(121)
     assert_ctxfy_error(ctxfy.presign(key=secret), 401)
+
+
+def test_a_key_with_a_past_expiration_date_is_made_already_expired(app, ctxfy, emu):
+    now = emu.clock.now().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    made = conforms(app, "createApiKey", ctxfy.call("POST", "/v1/api-keys", json={"name": "x", "expiration_date": now}))
+    assert made.status_code == 201 and made.json["expiration_date"] == now.replace("Z", ".000Z")
+    assert_ctxfy_error(ctxfy.presign(key=made.json["api_key"]), 401)
+
+
+@pytest.mark.parametrize("when", ["2027-02-30T00:00:00Z", "2027-02-29T00:00:00Z", "0000-01-01T00:00:00Z", "2027-1-1"])
+def test_an_expiration_date_that_is_no_real_date_time_is_refused_by_the_schema(app, ctxfy, when):
+    response = ctxfy.call("POST", "/v1/api-keys", json={"name": "x", "expiration_date": when})
+    assert_ctxfy_error(conforms(app, "createApiKey", response), 400, "expiration_date")
+    assert "x" not in [k["name"] for k in ctxfy.call("GET", "/v1/api-keys").json["api_keys"]]
 
 
 def test_keys_list_in_pages(app, ctxfy):
@@ -247,10 +257,16 @@ def test_an_outcome_rule_makes_the_next_source_end_failed_or_canceled(app, clien
     assert client.get("/_emulator/outcomes").json["data"][0]["fired"] == 1
 
 
-def test_an_outcome_for_work_ctxfy_does_not_have_is_refused(client):
+def test_an_outcome_for_work_ctxfy_does_not_have_is_refused_as_the_served_schema_says(client):
     bad_kind = client.post("/_emulator/outcomes", json={"vendor": "ctxfy", "kind": "job", "result": "FAILED"})
     bad_result = client.post("/_emulator/outcomes", json={"vendor": "ctxfy", "kind": "source", "result": "DONE"})
-    assert (bad_kind.status_code, bad_result.status_code) == (422, 422)
+    assert (bad_kind.status_code, bad_result.status_code) == (400, 400)
+    assert [e["field"] for e in bad_kind.json["errors"] + bad_result.json["errors"]] == ["kind", "result"]
+    rules = client.get("/_emulator/openapi.json").json["components"]["schemas"]["OutcomeRule"]["allOf"]
+    assert {
+        "if": {"properties": {"vendor": {"const": "ctxfy"}}, "required": ["vendor"]},
+        "then": {"properties": {"kind": {"enum": ["source"]}}},
+    } in rules
 
 
 @pytest.mark.parametrize(

@@ -83,11 +83,20 @@ def test_a_key_expires_after_24_hours(scripe, emu):
 
 
 def test_client_errors_are_replayed_too(scripe, emu):
-    first = scripe.mint(headers={"Idempotency-Key": "err-1"}, contentType="application/x-evil")
-    again = scripe.mint(headers={"Idempotency-Key": "err-1"}, contentType="application/x-evil")
+    never_minted = {"type": "file", "projectId": "prj_1", "uploadId": "upl_NEVERMINTED"}
+    first, again = (
+        scripe.call("POST", "/sources", headers={"Idempotency-Key": "err-1"}, json=never_minted) for _ in "12"
+    )
     assert first.status_code == again.status_code == 422
     assert again.json == first.json
     assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_request_the_schema_refuses_is_not_stored_under_its_key(scripe, emu):
+    refused = scripe.mint(headers={"Idempotency-Key": "err-2"}, contentType="application/x-evil")
+    assert_scripe_error(refused, 422, "unprocessable")  # off the allow-list, which the schema states
+    assert "Idempotent-Replayed" not in refused.headers
+    assert scripe.mint(headers={"Idempotency-Key": "err-2"}).status_code == 200
 
 
 def test_concurrent_requests_with_the_same_key_create_one_upload(app, emu):

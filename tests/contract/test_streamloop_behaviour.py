@@ -118,9 +118,10 @@ def test_the_same_key_with_another_body_is_422_idempotency_key_reused(app, strea
 
 
 def test_client_errors_are_replayed_but_server_errors_are_not_stored(client, streamloop, emu):
-    headers = {**Streamloop.auth(), "Idempotency-Key": "sl-errors-1"}
-    bad = [streamloop.create(headers=headers, mimeType="text/plain") for _ in range(2)]
+    headers = {**Streamloop.auth(workspace="wksp_side"), "Idempotency-Key": "sl-errors-1"}
+    bad = [streamloop.create(headers=headers, fileSize=2_000_000_000) for _ in range(2)]  # over the free plan's cap
     assert [r.status_code for r in bad] == [422, 422] and bad[1].headers["Idempotency-Replayed"] == "true"
+    headers = {**Streamloop.auth(), "Idempotency-Key": "sl-errors-1"}
     client.post(
         "/_emulator/faults", json={"vendor": "streamloop", "operationId": "createUpload", "status": 500, "times": 1}
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, roomy_schema, run_stateful
+from fuzzing import CHECKS, FUZZ, call_with, roomy_schema, run_stateful
 from support import ADA
 
 AUTH = {"Authorization": f"Bearer {ADA}"}
@@ -22,7 +22,7 @@ ctxfy = schemathesis.pytest.from_fixture("ctxfy_schema")
 @ctxfy.parametrize()
 @FUZZ
 def test_ctxfy_answers_every_generated_request_with_a_key_as_its_spec_says(case):
-    case.call_and_validate(headers=AUTH, checks=CHECKS)
+    call_with(case, AUTH)
 
 
 @ctxfy.parametrize()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, roomy_schema, run_stateful
+from fuzzing import CHECKS, FUZZ, call_with, roomy_schema, run_stateful
 from support import STUDIO_KEY, TOKEN_ALL
 
 API_KEY = {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"}
@@ -23,14 +23,14 @@ streamloop = schemathesis.pytest.from_fixture("streamloop_schema")
 @streamloop.parametrize()
 @FUZZ
 def test_streamloop_answers_every_generated_request_with_an_api_key_as_its_spec_says(case):
-    case.call_and_validate(headers=API_KEY, checks=CHECKS)
+    call_with(case, API_KEY)
 
 
 @streamloop.parametrize()
 @FUZZ
 def test_streamloop_answers_every_generated_request_with_an_oauth_token_as_its_spec_says(case):
     case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "x-api-key"}
-    case.call_and_validate(headers=OAUTH, checks=CHECKS)
+    call_with(case, OAUTH)
 
 
 @streamloop.parametrize()

@@ -2,7 +2,9 @@
 
 Nothing else lists the vendors. A module holds the handlers keyed by the spec's
 operationIds (`HANDLERS`) and, when the vendor's error shape is its own, the dialect
-that renders it (`DIALECTS`). `check` tells at start-up, in one message, what is missing.
+that renders it (`DIALECTS`). A module may also write the rules its fixture chooses into
+the served schema (`refine_spec`), so the document states what the server enforces.
+`check` tells at start-up, in one message, what is missing.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ def module_for(vendor: str) -> ModuleType:
 def handlers_for(vendor: str) -> dict:
     """A copy of the vendor's handler table: each app owns its own (a test may swap one in)."""
     return dict(module_for(vendor).HANDLERS)
+
+
+def refine_spec(vendor: str, document: dict, worlds: dict) -> None:
+    """Let `vendor`'s module write its fixture's rules (allow-lists, caps, the served vendors)
+    into its spec `document` before it is compiled; most modules have nothing to add."""
+    refine = getattr(module_for(vendor), "refine_spec", None)
+    if refine is not None:
+        refine(document, worlds)
 
 
 def declared_dialects() -> dict:

@@ -31,6 +31,19 @@ def _uploads_cfg(call: Call) -> dict[str, Any]:
     return call.profile.settings["uploads"]
 
 
+def refine_spec(document: dict, worlds: dict) -> None:
+    """The allow-list the fixture picks (`uploads.caps`) as contentType's schema, and each
+    type's cap as the most maxSizeBytes may be, so schema tools see the business rule."""
+    cfg = worlds[VENDOR].profile.settings["uploads"]
+    table = cfg["content_types"][cfg["caps"]]
+    create = document["components"]["schemas"]["UploadCreate"]
+    contents = create["properties"]["contentType"]
+    for stale in ("enum", "pattern"):
+        contents.pop(stale, None)
+    contents.update(uploads.media_type_schema(list(table)))
+    create["allOf"] = uploads.cap_rules(table, "contentType", "maxSizeBytes")
+
+
 def get_health(call: Call) -> Reply:
     return Reply(200, {"status": "ok"})
 

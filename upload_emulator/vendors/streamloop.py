@@ -29,6 +29,21 @@ def _cfg(call: Call, section: str = "uploads") -> dict[str, Any]:
     return call.profile.settings[section]
 
 
+def refine_spec(document: dict, worlds: dict) -> None:
+    """The fixture's MIME list per media type and the largest plan's size cap, in the schema;
+    a smaller plan's cap stays a business rule, since it depends on the caller's workspace."""
+    cfg = worlds[VENDOR].profile.settings["uploads"]
+    create = document["components"]["schemas"]["CreateS3ObjectInput"]
+    create["properties"]["fileSize"]["maximum"] = max(int(cap) for cap in cfg["plan_caps"].values())
+    create["allOf"] = [
+        {
+            "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+            "then": {"properties": {"mimeType": uploads.media_type_schema(cfg["mime_types"].get(kind) or [])}},
+        }
+        for kind in create["properties"]["type"]["enum"]
+    ]
+
+
 def _view(call: Call, item: dict, fresh: bool = False) -> dict:
     """The Upload as Streamloop shows it now (imports progress on the clock; `fresh`: just accepted)."""
     record = call.emu.uploads.get(item["id"])
@@ -182,7 +197,7 @@ def create_upload_from_link(call: Call) -> Reply:
     upload_id = uploads.new_id("obj_")
     try:
         link = urlsplit(body["url"])
-    except ValueError:  # e.g. a malformed IPv6 host: the pattern in the spec cannot catch it all
+    except ValueError:  # the spec's pattern keeps brackets out of the host; this guards a looser copy of it
         raise ApiError(errors.UNPROCESSABLE, "url is not a valid link.", field="url") from None
     name = link.path.rstrip("/").rsplit("/", 1)[-1] or "Imported media"
     decided = call.emu.outcomes.take(VENDOR, "import", {"type": body["type"], "url": body["url"]})
