@@ -14,7 +14,7 @@ from http import HTTPStatus
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3api
+from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3
 from upload_emulator.dialects import render, render_s3
 from upload_emulator.errors import ApiError
 from upload_emulator.runtime import Emulator, Vendor
@@ -255,7 +255,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         world = emu.worlds[name]
         _mount(app, emu, Vendor(name, world.profile, emu.spec(world.profile.spec), handlers_for(name), prefix))
     _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), handlers_for(admin.NAME), ""))
-    app.register_blueprint(s3api.blueprint())
+    app.register_blueprint(s3.blueprint())
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
@@ -264,7 +264,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(lambda response: _finish_response(emu, response))
     if not settings.single_vendor:
         app.add_url_rule("/", endpoint="index", view_func=lambda: _index(emu), methods=["GET"])
-    app.wsgi_app = s3api.ConnectionCutter(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = s3.ConnectionCutter(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

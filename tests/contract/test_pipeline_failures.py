@@ -55,12 +55,12 @@ def test_an_exception_in_a_handler_is_a_500_without_a_traceback_in_the_body(clie
 
 
 def test_a_bug_on_the_s3_endpoint_is_a_recorded_500_in_s3_xml(client, emu, monkeypatch):
-    import upload_emulator.s3api
+    import upload_emulator.s3.buckets
 
     def explode():
         raise RuntimeError("s3 internals")
 
-    monkeypatch.setattr(upload_emulator.s3api, "list_buckets", explode)
+    monkeypatch.setattr(upload_emulator.s3.buckets, "list_buckets", explode)
     response = client.get("/s3/")
     assert response.status_code == 500
     assert b"<Code>InternalError</Code>" in response.data and b"s3 internals" not in response.data

@@ -6,7 +6,7 @@ import pytest
 
 from upload_emulator import errors
 from upload_emulator.errors import ApiError
-from upload_emulator.s3api import byte_range
+from upload_emulator.s3.objects import byte_range
 
 
 @pytest.mark.parametrize(
