@@ -10,7 +10,7 @@ from support import FIXTURES, FULL, STUDIO_KEY, make_app
 
 from upload_emulator.app import emulator_of
 from upload_emulator.datafiles import load_yaml, spec_path
-from upload_emulator.uploads import cap_for, cap_rules
+from upload_emulator.uploads import cap_for, cap_rule
 from upload_emulator.vendors import installed
 
 
@@ -81,8 +81,7 @@ def test_scripes_served_schema_carries_the_allow_list_the_fixture_picks_wildcard
 
 def test_a_wildcard_entry_leaves_types_an_exact_entry_caps_to_that_entry():
     table = {"text/*": 100, "text/plain": 5}
-    rules = cap_rules(table, "contentType", "size")
-    validator = Draft202012Validator({"allOf": rules})
+    validator = Draft202012Validator(cap_rule(table, "contentType", "size"))
     assert validator.is_valid({"contentType": "text/plain", "size": 5})
     assert not validator.is_valid({"contentType": "text/plain", "size": 6})
     assert validator.is_valid({"contentType": "text/csv", "size": 100})

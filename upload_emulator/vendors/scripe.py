@@ -41,7 +41,7 @@ def refine_spec(document: dict, worlds: dict) -> None:
     for stale in ("enum", "pattern"):
         contents.pop(stale, None)
     contents.update(uploads.media_type_schema(list(table)))
-    create["allOf"] = uploads.cap_rules(table, "contentType", "maxSizeBytes")
+    create.update(uploads.cap_rule(table, "contentType", "maxSizeBytes"))
 
 
 def get_health(call: Call) -> Reply:
