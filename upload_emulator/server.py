@@ -56,18 +56,12 @@ class _MeteredReader(StreamReader):
         self.meter = meter
 
     def read(self, *args, **kwargs):
-        self.meter.start_read()
-        try:
+        with self.meter.reading():
             return super().read(*args, **kwargs)
-        finally:
-            self.meter.end_read()
 
     def readline(self, *args, **kwargs):
-        self.meter.start_read()
-        try:
+        with self.meter.reading():
             return super().readline(*args, **kwargs)
-        finally:
-            self.meter.end_read()
 
 
 class _Request(HTTPRequest):

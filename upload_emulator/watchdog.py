@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 HEADER_DEADLINE = 10.0
 BODY_WINDOW = 10.0
@@ -59,6 +60,15 @@ class Meter:
             self.mark_at += now - self.paused_at
             self.paused_at = None
         self.phase = BODY
+
+    @contextmanager
+    def reading(self):
+        """The application waits for the client's bytes for as long as the block runs."""
+        self.start_read()
+        try:
+            yield
+        finally:
+            self.end_read()
 
     def end_read(self) -> None:
         if self.phase == BODY:
