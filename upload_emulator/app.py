@@ -6,17 +6,17 @@ spec operation has no handler or a handler has no operation, so code and spec ca
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from http import HTTPStatus
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3
 from upload_emulator.dialects import render, render_s3
 from upload_emulator.errors import ApiError
+from upload_emulator.front import SpecFront, SpecRoutes
 from upload_emulator.runtime import Emulator, Vendor
 from upload_emulator.settings import Settings
 from upload_emulator.spec import Operation
@@ -32,23 +32,13 @@ class SpecMismatch(RuntimeError):
 
 def _view(emu: Emulator, vendor: Vendor, op: Operation):
     def view(**path_params: str):
-        call = pipeline.Call(
-            emu=emu,
-            vendor=vendor,
-            op=op,
-            request=request,
-            path_params=path_params,
-            request_id=pipeline.new_request_id(vendor.profile.request_id_prefix),
-            now=emu.clock.now(),
-            started=time.perf_counter(),
-        )
-        return pipeline.handle(call)
+        return pipeline.run(emu, vendor, op, request._get_current_object(), path_params)  # type: ignore[attr-defined]
 
     view.__name__ = op.operation_id
     return view
 
 
-def _mount(app: Flask, emu: Emulator, vendor: Vendor) -> None:
+def _mount(app: Flask, emu: Emulator, vendor: Vendor, routes: SpecRoutes) -> None:
     operations = {op.operation_id for op in vendor.spec.operations}
     missing, extra = operations - vendor.handlers.keys(), vendor.handlers.keys() - operations
     if missing or extra:
@@ -65,6 +55,7 @@ def _mount(app: Flask, emu: Emulator, vendor: Vendor) -> None:
             methods=[op.method],
             strict_slashes=False,
         )
+        routes.add(vendor, op)
     app.register_blueprint(bp)
 
     def served_spec():
@@ -98,21 +89,30 @@ def _is_s3(path: str) -> bool:
 
 
 def _finish_response(emu: Emulator, response: Response) -> Response:
-    """For every answer: the reason phrase S3 and the vendors send (`403 Forbidden`, where werkzeug
-    says `403 FORBIDDEN`), and CORS headers for an allowed browser origin outside the control plane."""
-    with contextlib.suppress(ValueError):  # a status Python does not know keeps werkzeug's wording
-        response.status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}"
+    """Flask's side of `finish`, plus one fix only a Flask-routed OPTIONS needs."""
     if request.method == "OPTIONS" and "Allow" in response.headers and request.url_rule is not None:
         # werkzeug lists the methods of every route the path matches: /uploads/from-link would
         # also offer /uploads/{id}'s GET and DELETE. The answer is the matched path's own methods.
         template = request.url_rule.rule
         methods = set().union(*(r.methods or () for r in current_app.url_map.iter_rules() if r.rule == template))
         response.headers["Allow"] = ", ".join(sorted(methods))
-    origin = request.headers.get("Origin")
-    wanted = origin and "Access-Control-Allow-Origin" not in response.headers and _cors_applies(emu, request.path)
+    return finish(emu, request, response)
+
+
+def finish(emu: Emulator, req: Request, response: Response) -> Response:
+    """For every answer: the reason phrase S3 and the vendors send (`403 Forbidden`, where werkzeug
+    says `403 FORBIDDEN`), and CORS headers for an allowed browser origin outside the control plane."""
+    phrase = _PHRASES.get(response.status_code)
+    if phrase is not None:  # a status Python does not know keeps werkzeug's wording
+        response.status = phrase
+    origin = req.headers.get("Origin")
+    wanted = origin and "Access-Control-Allow-Origin" not in response.headers and _cors_applies(emu, req.path)
     if wanted and cors.origin_allowed(origin, emu.settings.cors_origins):
         response.headers.update(cors.response_headers(origin or ""))
     return response
+
+
+_PHRASES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 def _cors_applies(emu: Emulator, path: str) -> bool:
@@ -161,15 +161,19 @@ def _preflight(emu: Emulator):
 
 
 def _guard_control_plane(emu: Emulator):
+    return guard_control_plane(emu, request)
+
+
+def guard_control_plane(emu: Emulator, req: Request) -> Response | None:
     """Refuse a foreign Host, a cross-site write or a missing token before the control plane sees it."""
     control = emu.vendors[admin.NAME]
-    if not (request.path == control.mount_path or request.path.startswith(control.mount_path + "/")):
+    if not (req.path == control.mount_path or req.path.startswith(control.mount_path + "/")):
         return None
-    why = localonly.refusal(emu.settings, request.method, request.headers, request.host)
+    why = localonly.refusal(emu.settings, req.method, req.headers, req.host)
     if why is None:
         return None
     request_id = pipeline.new_request_id()
-    log.warning("control API refused %s %s: %s", request.method, request.path, why)
+    log.warning("control API refused %s %s: %s", req.method, req.path, why)
     rendered = render(ApiError(errors.CONTROL_FORBIDDEN, why), control.profile, request_id)
     return Response(
         rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
@@ -229,19 +233,25 @@ def _routing_error(emu: Emulator, exc: HTTPException):
 
 
 def _unexpected(emu: Emulator, exc: Exception):
-    """A bug outside a vendor pipeline: log it, tell the tests, answer without a traceback."""
     if isinstance(exc, HTTPException):
         return exc
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    emu.record_server_error(f"{request.method} {request.path}: {type(exc).__name__}: {exc}")
+    return unexpected(emu, request, exc)
+
+
+def unexpected(emu: Emulator, req: Request, exc: Exception) -> Response:
+    """A bug outside a vendor pipeline: log it, tell the tests, answer without a traceback."""
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    emu.record_server_error(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
     request_id = pipeline.new_request_id()
-    if request.path == S3_MOUNT or request.path.startswith(S3_MOUNT + "/"):
+    if req.path == S3_MOUNT or req.path.startswith(S3_MOUNT + "/"):
         rendered = render_s3(
             ApiError(errors.INTERNAL, "We encountered an internal error. Please try again."), request_id
         )
     else:
-        rendered = render(ApiError(errors.INTERNAL), _vendor_for_path(emu, request.path).profile, request_id)
-    return rendered.body, rendered.status, {"Content-Type": rendered.content_type, "X-Request-Id": request_id}
+        rendered = render(ApiError(errors.INTERNAL), _vendor_for_path(emu, req.path).profile, request_id)
+    return Response(
+        rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
+    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -250,11 +260,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     emu = Emulator(settings)
     app = Flask("upload_emulator")
     app.extensions["upload_emulator"] = emu
+    routes = SpecRoutes()
     for name in settings.vendors:
         prefix = "" if settings.single_vendor else f"/{name}"
         world = emu.worlds[name]
-        _mount(app, emu, Vendor(name, world.profile, emu.spec(world.profile.spec), handlers_for(name), prefix))
-    _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), handlers_for(admin.NAME), ""))
+        _mount(app, emu, Vendor(name, world.profile, emu.spec(world.profile.spec), handlers_for(name), prefix), routes)
+    _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), handlers_for(admin.NAME), ""), routes)
     app.register_blueprint(s3.blueprint())
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
@@ -264,7 +275,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(lambda response: _finish_response(emu, response))
     if not settings.single_vendor:
         app.add_url_rule("/", endpoint="index", view_func=lambda: _index(emu), methods=["GET"])
-    app.wsgi_app = s3.ConnectionCutter(app.wsgi_app)  # type: ignore[method-assign]
+    front = SpecFront(
+        routes, app.wsgi_app, app.request_class, emu, guard=guard_control_plane, finish=finish, unexpected=unexpected
+    )
+    app.wsgi_app = s3.ConnectionCutter(front)  # type: ignore[method-assign]
     return app
 
 

@@ -371,6 +371,21 @@ def _outcome(call: Call) -> Reply:
         return error_reply(call, ApiError(errors.INTERNAL))
 
 
+def run(emu: Emulator, vendor: Vendor, op: Operation, request: Request, path_params: dict[str, str]) -> Response:
+    """One spec-routed request, start to finish: the same whether Flask or the front routed it."""
+    call = Call(
+        emu=emu,
+        vendor=vendor,
+        op=op,
+        request=request,
+        path_params=path_params,
+        request_id=new_request_id(vendor.profile.request_id_prefix),
+        now=emu.clock.now(),
+        started=time.perf_counter(),
+    )
+    return handle(call)
+
+
 def handle(call: Call) -> Response:
     """Steps, handler, encoding, the strict check, then (only then) storing an idempotent reply."""
     call.emu.scheduler.run_due(call.now)  # what the clock made happen, before anyone looks
