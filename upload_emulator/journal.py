@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 FIELDS = (
@@ -25,6 +26,7 @@ FIELDS = (
     "workspace",
     "requestBodyBytes",
 )
+_DETAILS = "_details"  # an entry's fields still to work out: a filter never reads them
 
 
 class Journal:
@@ -41,16 +43,23 @@ class Journal:
             self._entries.append(entry)
             self.counts[key] += 1
 
-    def record(self, **values: Any) -> None:
-        """Add an entry with every standard field (missing ones as None) plus any extras."""
+    def record(self, details: Callable[[], dict[str, Any]] | None = None, **values: Any) -> None:
+        """Add an entry with every standard field (missing ones as None) plus any extras; `details`
+        gives more fields, worked out the first time the entry is read."""
         entry = {name: values.pop(name, None) for name in FIELDS}
         entry.update(values)
+        if details is not None:
+            entry[_DETAILS] = details
         self.add(entry)
 
     def entries(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         with self._lock:
             found = [e for e in self._entries if all(v is None or e.get(k) == v for k, v in filters.items())]
-        return found[-limit:] if limit else found
+            found = found[-limit:] if limit else found
+            for entry in found:
+                if _DETAILS in entry:
+                    entry.update(entry.pop(_DETAILS)())
+        return found
 
     def clear(self) -> None:
         """Forget the entries; the counts stay (see `reset`)."""

@@ -94,6 +94,7 @@ class Presigner:
         self.credentials = Credentials(access_key, secret_key)
         self.region = region
         self._keys: dict[str, bytes] = {}
+        self._quotes: dict[str, str] = {}
 
     def mint(self, method: str, url: str, headers: dict[str, str], expires_s: int, now: datetime) -> str:
         """A presigned URL for `method url`; every header given is signed (host always is).
@@ -113,14 +114,11 @@ class Presigner:
             signing["host"] = target.netloc.removesuffix(default) if default else target.netloc
         signed = sorted((name, " ".join(str(value).split())) for name, value in signing.items())
         signed_names = ";".join(name for name, _ in signed)
-        query = (
-            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-            ("X-Amz-Credential", f"{self.credentials.access_key}/{scope}"),
-            ("X-Amz-Date", stamp),
-            ("X-Amz-Expires", str(expires_s)),
-            ("X-Amz-SignedHeaders", signed_names),
+        canonical_query = (
+            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={self._quoted(f'{self.credentials.access_key}/{scope}')}"
+            f"&X-Amz-Date={stamp}&X-Amz-Expires={int(expires_s)}"  # digits, T and Z need no quoting
+            f"&X-Amz-SignedHeaders={self._quoted(signed_names)}"
         )
-        canonical_query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in query)
         canonical = "\n".join(
             (
                 method,
@@ -134,6 +132,15 @@ class Presigner:
         string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         signature = hmac.new(self._signing_key(day), string_to_sign.encode(), hashlib.sha256).hexdigest()
         return f"{target.scheme}://{target.netloc}{target.path}?{canonical_query}&X-Amz-Signature={signature}"
+
+    def _quoted(self, value: str) -> str:
+        """A query value as SigV4 encodes it; the few values a presigner signs repeat, so they are kept."""
+        found = self._quotes.get(value)
+        if found is None:
+            if len(self._quotes) >= 256:  # a new day's stamps, a new key's credential: start again
+                self._quotes.clear()
+            found = self._quotes[value] = quote(value, safe="-_.~")
+        return found
 
     def _signing_key(self, day: str) -> bytes:
         """SigV4's derived key for a day (kDate → kRegion → kService → kSigning), kept per day."""

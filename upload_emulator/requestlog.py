@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from werkzeug.datastructures import EnvironHeaders
 
 from upload_emulator.auth import redact
 from upload_emulator.clock import isoformat
@@ -22,11 +25,10 @@ BODY_SAMPLE_BYTES = 2048
 CREDENTIAL_HEADERS = {"authorization", "x-api-key", "cookie", "proxy-authorization"}
 
 
-def _headers_for_journal(call: Call) -> dict[str, str]:
+def _redacted_headers(headers: EnvironHeaders, carriers: set[str]) -> dict[str, str]:
     """The request's headers as the journal shows them: every credential redacted."""
-    carriers = CREDENTIAL_HEADERS | {h.lower() for h in call.vendor.spec.credential_headers}
     shown = {}
-    for name, value in call.request.headers.items():
+    for name, value in headers.items():
         if name.lower() in carriers:
             word, _, secret = value.partition(" ")
             value = f"{word} {redact(secret)}" if secret else redact(value)
@@ -41,6 +43,11 @@ def _sample(data: Any) -> str | None:
     return data[:BODY_SAMPLE_BYTES].decode("utf-8", "replace")
 
 
+def _head(data: Any) -> bytes | None:
+    """What `_sample` will need of a body, kept without decoding it."""
+    return data[:BODY_SAMPLE_BYTES] if isinstance(data, bytes) and data else None
+
+
 def note(
     emu: Emulator,
     request: Request,
@@ -52,10 +59,12 @@ def note(
     request_id: str,
     started: float,
     journal: bool = True,
+    details: Callable[[], dict[str, Any]] | None = None,
     **extra: Any,
 ) -> None:
     """The one place a request becomes a log line and (unless `journal` is false) a journal entry:
-    spec-routed calls, the S3 endpoint, preflights, the index and routing errors all come here."""
+    spec-routed calls, the S3 endpoint, preflights, the index and routing errors all come here.
+    `details` gives the entry's costly fields when somebody reads it, not on the request path."""
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     fields = {
         "vendor": vendor,
@@ -73,14 +82,42 @@ def note(
         method=request.method,
         path=request.path,
         requestBodyBytes=request.content_length or 0,
+        details=details,
         **fields,
         **extra,
     )
 
 
 def record(call: Call, reply: Reply, body: Any = None) -> None:
-    """A spec-routed call's entry: who called (redacted), what was sent, and an error's answer."""
-    sent = call.request.headers.get("Authorization", "").partition(" ")[2]
+    """A spec-routed call's entry: who called (redacted), what was sent, and an error's answer.
+
+    The headers, redacted, and the body samples are worked out when the journal is read: a
+    snapshot of the request's headers is all the request path pays for."""
+    journaled = not call.vendor.is_control_plane  # the control plane's own calls would only crowd it
+    found_key = call.found_key
+    if found_key is not None:
+        key = redact(found_key.secret)
+    else:
+        key = redact(call.request.headers.get("Authorization", "").partition(" ")[2])
+    details = None
+    if journaled:
+        environ = call.request.environ
+        sent = {k: v for k, v in environ.items() if k.startswith("HTTP_") or k in _CONTENT_KEYS}
+        spec = call.vendor.spec
+        journal_headers = call.profile.journal_headers
+        request_head, response_head = _head(call.raw_body), _head(body) if reply.status >= 400 else None
+
+        def details() -> dict[str, Any]:
+            headers = EnvironHeaders(sent)
+            carriers = CREDENTIAL_HEADERS | {h.lower() for h in spec.credential_headers}
+            return {
+                "requestHeaders": _redacted_headers(headers, carriers),
+                "requestBody": _sample(request_head),
+                # Error bodies only: a success body may carry a secret (a new API key), an error never does.
+                "responseBody": _sample(response_head),
+                **{f"header:{name}": headers[name] for name in journal_headers if name in headers},
+            }
+
     note(
         call.emu,
         call.request,
@@ -90,19 +127,14 @@ def record(call: Call, reply: Reply, body: Any = None) -> None:
         code=reply.code,
         request_id=call.request_id,
         started=call.started,
-        journal=not call.vendor.is_control_plane,  # the control plane's own calls would only crowd it
-        keyId=call.found_key.id if call.found_key else None,
-        key=redact(call.found_key.secret if call.found_key else sent) or None,
+        journal=journaled,
+        details=details,
+        keyId=found_key.id if found_key else None,
+        key=key or None,
         workspace=call.found_workspace.id if call.found_workspace else None,
         replayed=call.replayed,
         fault=call.fault,
-        requestHeaders=_headers_for_journal(call),
-        requestBody=_sample(call.raw_body),
-        # Error bodies only: a success body may carry a secret (a new API key), an error never does.
-        responseBody=_sample(body) if reply.status >= 400 else None,
-        **{
-            f"header:{name}": call.request.headers[name]
-            for name in call.profile.journal_headers
-            if name in call.request.headers
-        },
     )
+
+
+_CONTENT_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")

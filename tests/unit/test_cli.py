@@ -11,6 +11,17 @@ import pytest
 from upload_emulator import __version__, cli, logs
 
 
+@pytest.fixture(autouse=True)
+def root_logger_kept():
+    """`serve` points the root logger at the stderr of its moment (here, a capture that closes with
+    the test); later tests' server threads would write to it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def test_version_prints_the_version(capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["--version"])

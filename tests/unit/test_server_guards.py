@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import http.client
 import logging
+import threading
 
 from upload_emulator import capacity
-from upload_emulator.server import MAX_BACKOFF, _Server
+from upload_emulator.server import MAX_BACKOFF, LiveServer, _Server
 from upload_emulator.watchdog import BODY, HEADERS, Meter, Watchdog
 
 
@@ -82,3 +84,39 @@ def test_a_body_that_keeps_coming_resets_the_window():
         meter.received += 2048  # 2 KiB a second
         dog.check(now=float(second))
     assert meter.cut is None
+
+
+def _served_by_selector_and_threads(linger: float, requests: int) -> tuple[int, set[int]]:
+    """Serve `requests` back-to-back requests on one keep-alive connection; how many went back
+    through the selector, and which worker threads answered."""
+    threads: set[int] = set()
+
+    def app(environ, start_response):
+        threads.add(threading.get_ident())
+        start_response("200 OK", [("Content-Length", "2"), ("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    with LiveServer(app, threads=8) as live:
+        live.server.linger = linger
+        returned = 0
+        put_conn = live.server.put_conn
+
+        def counting_put_conn(conn):
+            nonlocal returned
+            returned += 1
+            put_conn(conn)
+
+        live.server.put_conn = counting_put_conn  # type: ignore[method-assign]
+        connection = http.client.HTTPConnection(live.host, live.port, timeout=5)
+        for _ in range(requests):
+            connection.request("GET", "/")
+            assert connection.getresponse().read() == b"ok"
+        connection.close()
+    return returned, threads
+
+
+def test_a_keep_alive_client_in_a_loop_keeps_its_worker_instead_of_a_trip_through_the_selector():
+    returned, threads = _served_by_selector_and_threads(linger=2.0, requests=20)
+    assert returned == 0 and len(threads) == 1
+    returned, threads = _served_by_selector_and_threads(linger=0, requests=20)
+    assert returned == 20  # without lingering, every request goes back to the selector
