@@ -21,6 +21,7 @@ from upload_emulator.journal import Journal
 from upload_emulator.outcomes import OutcomeStore
 from upload_emulator.presign import Presigner
 from upload_emulator.ratelimit import RateLimiter
+from upload_emulator.reaper import Reaper
 from upload_emulator.scheduler import Scheduler
 from upload_emulator.settings import Settings
 from upload_emulator.spec import Spec
@@ -80,6 +81,7 @@ class Emulator:
         self.callbacks = CallbackDispatcher(self.clock)
         self.ratelimits = RateLimiter()
         self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
+        self.reaper = Reaper()
         self.presigner = Presigner(settings.s3_access_key, settings.s3_secret_key, settings.s3_region)
         self.vendors: dict[str, Vendor] = {}
         self._errors_lock = threading.Lock()
@@ -125,10 +127,9 @@ class Emulator:
         """Back to the fixtures: keys, uploads, resources, objects, journal, faults, outcomes, callbacks, clock."""
         self.keys.reset()
         self.idempotency.reset()
-        self.uploads.reset()
-        self.resources.reset()
+        self.reaper.later(None, *self.uploads.reset(), self.resources.reset())
         self._seed_resources()
-        self.storage.reset()
+        self.storage.reset(later=self.reaper.later)
         self.journal.reset()
         self.faults.clear()
         self.outcomes.clear()
@@ -140,4 +141,5 @@ class Emulator:
 
     def close(self) -> None:
         self.callbacks.close()
+        self.reaper.close()
         self.storage.close()

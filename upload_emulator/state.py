@@ -86,10 +86,12 @@ class UploadStore:
         self._cap = Cap("uploads", retain)
         self._forget = forget
 
-    def reset(self) -> None:
+    def reset(self) -> tuple[dict, dict]:
+        """Start empty; returns the old records, for the caller to free (see `reaper`)."""
         with self._lock:
-            self._by_id.clear()
-            self._by_object.clear()
+            old = (self._by_id, self._by_object)
+            self._by_id, self._by_object = {}, {}
+        return old
 
     def add(self, record: UploadRecord) -> UploadRecord:
         with self._lock:
@@ -172,10 +174,12 @@ class ResourceStore:
         self._sequence = itertools.count(1)
         self._cap = Cap("vendor resources", retain)
 
-    def reset(self) -> None:
+    def reset(self) -> dict:
+        """Start empty; returns the old items, for the caller to free (see `reaper`)."""
         with self._lock:
-            self._items.clear()
-            self._pinned.clear()
+            old = self._items
+            self._items, self._pinned = {}, set()
+        return old
 
     def put(self, vendor: str, kind: str, workspace: str, item: dict[str, Any], pinned: bool = False) -> dict[str, Any]:
         """Store an item; `pinned` (the fixtures' own) is never forgotten."""

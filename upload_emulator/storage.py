@@ -15,7 +15,8 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -238,6 +239,21 @@ def _untrack(fake: FakeKey) -> None:
             return
 
 
+def _call(work: Callable[[], None]) -> None:
+    work()
+
+
+def _dispose(stores: list[Any]) -> None:
+    """Free every object of some emptied key stores (their spools and temp files), yielding the
+    GIL every few so a reaper thread doing this does not stall requests."""
+    for store in stores:
+        for count, (_name, fakes) in enumerate(store._iterlists(), 1):
+            for fake in fakes:
+                fake.dispose()
+            if count % 256 == 0:
+                time.sleep(0)
+
+
 class ObjectStorage:
     """One emulator's buckets, in a moto account of its own."""
 
@@ -352,11 +368,21 @@ class ObjectStorage:
             if name.startswith(prefix) and isinstance(fake, FakeKey)
         ]
 
-    def reset(self) -> None:
-        """Empty every bucket of this emulator (the buckets themselves stay)."""
-        for name in self.bucket_names():
-            for obj in self.list(name):
-                self.delete(name, obj.key)
+    def reset(self, later: Callable[[Callable[[], None]], None] | None = None) -> None:
+        """Empty every bucket of this emulator at once (the buckets themselves stay).
+
+        Each bucket gets a new, empty key store in one step; freeing the old objects' bytes
+        (10,000 spools or temp files) is handed to `later` when given (the emulator's reaper),
+        so a per-test reset costs the same with ten thousand uploads stored as with none.
+        """
+        with self._lock:
+            dropped = []
+            for bucket in self._backend.buckets.values():
+                if bucket.keys:
+                    dropped.append(bucket.keys)
+                    bucket.keys = type(bucket.keys)()
+        if dropped:
+            (later or _call)(lambda: _dispose(dropped))
 
     def close(self) -> None:
         """Remove this emulator's buckets from the process-wide moto state."""

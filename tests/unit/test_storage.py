@@ -143,3 +143,19 @@ def test_an_abandoned_assembly_leaves_no_file_behind():
     del assembly
     gc.collect()
     assert not os.path.exists(path)
+
+
+def test_a_reset_empties_every_bucket_at_once_and_hands_the_freeing_to_later(storage):
+    name = bucket(storage)
+    for n in range(300):
+        storage.put_stream(name, f"k{n}", iter([b"bytes"]), "text/plain", 5)
+    buffers = [storage._find(name, f"k{n}")._value_buffer for n in range(300)]
+    handed: list = []
+    storage.reset(later=handed.append)
+    assert storage.list(name) == [] and storage.head(name, "k1") is None
+    assert not any(buffer.closed for buffer in buffers)  # nothing freed on the caller's time
+    storage.put_stream(name, "k1", iter([b"new"]), "text/plain", 3)  # the emptied bucket takes writes
+    (free,) = handed
+    free()
+    assert all(buffer.closed for buffer in buffers)
+    assert b"".join(storage.iter_content(name, "k1")) == b"new"
