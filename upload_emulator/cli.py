@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 from upload_emulator import __version__, logs
@@ -88,7 +89,7 @@ def config(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from upload_emulator.app import create_app
+    from upload_emulator.app import create_app, emulator_of
     from upload_emulator.server import ServerError, bound_port, build
 
     try:
@@ -102,6 +103,8 @@ def serve(args: argparse.Namespace) -> int:
     except (ServerError, SettingsError, ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     print(banner(app, settings, bound_port(server)), flush=True)
+    # moto and botocore (a third of start-up) load while the server already answers
+    threading.Thread(target=_load_the_rest, args=(emulator_of(app),), name="upload-emulator-load", daemon=True).start()
     try:
         server.serve()
     except KeyboardInterrupt:
@@ -109,6 +112,12 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _load_the_rest(emu) -> None:
+    """What the first upload needs and start-up does not: moto's S3 and botocore's verifier."""
+    emu.storage.load()
+    import upload_emulator.botocore_signers  # noqa: F401
 
 
 def keys(args: argparse.Namespace) -> int:

@@ -1,9 +1,9 @@
-"""Mint and verify AWS SigV4 presigned URLs with botocore's own signer.
+"""Mint and verify AWS SigV4 presigned URLs, on the emulator's clock.
 
-botocore stamps signatures with the wall clock, so a small subclass takes the timestamp
-from the emulator's clock instead: minting uses "now", verifying recomputes the signature
-at the request's own X-Amz-Date. Everything else (canonical request, string to sign,
-signing key) is botocore's, so the URLs are exactly what AWS would accept and reject.
+Verification is botocore's own signer (`botocore_signers.py`, loaded on first use), which
+recomputes the signature at the request's own X-Amz-Date: the canonical request, string to
+sign and signing key are botocore's, so what AWS would reject is rejected. Minting, the hot
+path, is SigV4's recipe written out here and tested equal to botocore's byte for byte.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote, urlsplit
 
-from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 from upload_emulator import errors
 from upload_emulator.errors import ApiError
 
+SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"  # botocore's, written here so minting never imports botocore
 MAX_EXPIRES_S = 604800
 QUERY_AUTH_PARAMS = (
     "X-Amz-Algorithm",
@@ -30,37 +27,6 @@ QUERY_AUTH_PARAMS = (
     "X-Amz-SignedHeaders",
     "X-Amz-Signature",
 )
-
-
-class _TimedQueryAuth(S3SigV4QueryAuth):
-    """botocore's presigner with the timestamp supplied by the caller."""
-
-    def __init__(self, credentials, region: str, expires: int, timestamp: str) -> None:
-        super().__init__(credentials, "s3", region, expires=expires)
-        self._timestamp = timestamp
-
-    def add_auth(self, request: AWSRequest) -> None:
-        request.context["timestamp"] = self._timestamp
-        self._modify_request_before_signing(request)
-        string_to_sign = self.string_to_sign(request, self.canonical_request(request))
-        self._inject_signature_to_request(request, self.signature(string_to_sign, request))
-
-    def signature_for(self, request: AWSRequest) -> Computed:
-        """Recompute the signature of an already-presigned request (auth params in its URL)."""
-        request.context["timestamp"] = self._timestamp
-        canonical = self.canonical_request(request)
-        string_to_sign = self.string_to_sign(request, canonical)
-        return Computed(self.signature(string_to_sign, request), canonical, string_to_sign)
-
-
-class _TimedHeaderAuth(S3SigV4Auth):
-    """botocore's header signer, recomputing a signature at a given timestamp."""
-
-    def signature_at(self, request: AWSRequest, timestamp: str) -> Computed:
-        request.context["timestamp"] = timestamp
-        canonical = self.canonical_request(request)
-        string_to_sign = self.string_to_sign(request, canonical)
-        return Computed(self.signature(string_to_sign, request), canonical, string_to_sign)
 
 
 @dataclass(frozen=True)
@@ -91,7 +57,8 @@ def _parse_time(stamp: str) -> datetime:
 
 class Presigner:
     def __init__(self, access_key: str, secret_key: str, region: str) -> None:
-        self.credentials = Credentials(access_key, secret_key)
+        self.access_key = access_key
+        self.secret_key = secret_key
         self.region = region
         self._keys: dict[str, bytes] = {}
         self._quotes: dict[str, str] = {}
@@ -115,7 +82,7 @@ class Presigner:
         signed = sorted((name, " ".join(str(value).split())) for name, value in signing.items())
         signed_names = ";".join(name for name, _ in signed)
         canonical_query = (
-            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={self._quoted(f'{self.credentials.access_key}/{scope}')}"
+            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={self._quoted(f'{self.access_key}/{scope}')}"
             f"&X-Amz-Date={stamp}&X-Amz-Expires={int(expires_s)}"  # digits, T and Z need no quoting
             f"&X-Amz-SignedHeaders={self._quoted(signed_names)}"
         )
@@ -146,7 +113,7 @@ class Presigner:
         """SigV4's derived key for a day (kDate → kRegion → kService → kSigning), kept per day."""
         key = self._keys.get(day)
         if key is None:
-            key = ("AWS4" + self.credentials.secret_key).encode()
+            key = ("AWS4" + self.secret_key).encode()
             for part in (day, self.region, "s3", "aws4_request"):
                 key = hmac.new(key, part.encode(), hashlib.sha256).digest()
             self._keys = {day: key}  # one day at a time: the dict never grows
@@ -154,13 +121,17 @@ class Presigner:
 
     def mint_with_botocore(self, method: str, url: str, headers: dict[str, str], expires_s: int, now: datetime) -> str:
         """The same URL as `mint`, made by botocore's presigner (the reference for tests)."""
+        from upload_emulator.botocore_signers import AWSRequest, TimedQueryAuth
+
         request = AWSRequest(method=method, url=url, headers=headers)
         stamp = now.astimezone(UTC).strftime(SIGV4_TIMESTAMP)
-        _TimedQueryAuth(self.credentials, self.region, expires_s, stamp).add_auth(request)
+        TimedQueryAuth(self.access_key, self.secret_key, self.region, expires_s, stamp).add_auth(request)
         return request.url
 
     def verify_query(self, method: str, host: str, raw_path: str, raw_query: str, headers, now: datetime) -> Verified:
         """Check a presigned request; raises the S3 error AWS would answer with."""
+        from upload_emulator.botocore_signers import AWSRequest, TimedQueryAuth
+
         pairs = _query_pairs(raw_query)
         params = {unquote(k): unquote(v) for k, v in pairs}
         missing = [p for p in QUERY_AUTH_PARAMS if p not in params]
@@ -184,7 +155,7 @@ class Presigner:
             url=f"http://{host}{raw_path}?{unsigned_query}",
             headers=self._signed_headers(headers, host, signed_names),
         )
-        auth = _TimedQueryAuth(self.credentials, self.region, expires_s, params["X-Amz-Date"])
+        auth = TimedQueryAuth(self.access_key, self.secret_key, self.region, expires_s, params["X-Amz-Date"])
         self._compare(auth.signature_for(request), params["X-Amz-Signature"])
         expires_at = signed_at + timedelta(seconds=expires_s)
         if now >= expires_at:
@@ -200,6 +171,8 @@ class Presigner:
 
     def verify_header(self, method: str, host: str, raw_path: str, raw_query: str, headers) -> Verified:
         """Check an `Authorization: AWS4-HMAC-SHA256 …` request, as boto3 sends for reads."""
+        from upload_emulator.botocore_signers import AWSRequest, TimedHeaderAuth
+
         value = headers.get("Authorization", "")
         algorithm, _, rest = value.partition(" ")
         fields = dict(part.strip().partition("=")[::2] for part in rest.split(","))
@@ -218,7 +191,7 @@ class Presigner:
             url=f"http://{host}{raw_path}" + (f"?{raw_query}" if raw_query else ""),
             headers=self._signed_headers(headers, host, signed_names),
         )
-        auth = _TimedHeaderAuth(self.credentials, "s3", self.region)
+        auth = TimedHeaderAuth(self.access_key, self.secret_key, self.region)
         self._compare(auth.signature_at(request, stamp), fields["Signature"])
         return Verified(access_key, signed_at, None)
 
@@ -226,7 +199,7 @@ class Presigner:
         parts = credential.split("/")
         if len(parts) != 5 or parts[3] != "s3" or parts[4] != "aws4_request":
             raise ApiError(errors.AUTH_QUERY_INVALID, "Error parsing the X-Amz-Credential parameter.")
-        if parts[0] != self.credentials.access_key:
+        if parts[0] != self.access_key:
             raise ApiError(
                 errors.ACCESS_DENIED,
                 "The AWS Access Key Id you provided does not exist in our records.",
@@ -263,7 +236,7 @@ class Presigner:
             raise ApiError(
                 errors.SIGNATURE_MISMATCH,
                 extra={
-                    "AWSAccessKeyId": self.credentials.access_key,
+                    "AWSAccessKeyId": self.access_key,
                     "StringToSign": expected.string_to_sign,
                     "SignatureProvided": provided,
                     "StringToSignBytes": " ".join(f"{b:02x}" for b in expected.string_to_sign.encode()),

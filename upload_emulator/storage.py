@@ -19,10 +19,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moto.s3.models import FakeKey, s3_backends
 from werkzeug.exceptions import ClientDisconnected
+
+if TYPE_CHECKING:
+    from moto.s3.models import FakeKey
 
 CHUNK_BYTES = 1024 * 1024
 SPOOL_BYTES = 1024 * 1024
@@ -232,11 +234,17 @@ def _untrack(fake: FakeKey) -> None:
     long-running server kept every object it ever stored alive, deleted or not. This storage
     disposes of its keys itself (delete, reset, close), so it takes each one back off that list.
     Appends made meanwhile by other threads go to the end, so a search from the end is safe."""
-    tracked = FakeKey.instances_tracked  # type: ignore[attr-defined]
+    tracked = type(fake).instances_tracked  # type: ignore[attr-defined]
     for index in range(len(tracked) - 1, -1, -1):
         if tracked[index] is fake:
             del tracked[index]
             return
+
+
+def _fake_key() -> type[FakeKey]:
+    from moto.s3.models import FakeKey
+
+    return FakeKey
 
 
 def _call(work: Callable[[], None]) -> None:
@@ -260,10 +268,36 @@ class ObjectStorage:
     def __init__(self, region: str, instance_id: str) -> None:
         self.region = region
         self.account_id = f"{int(instance_id, 16) % 10**12:012d}"
-        self._backend = s3_backends[self.account_id]["aws"]
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held while `_backend` may load moto
+        self._loaded: Any = None
+        self._wanted: list[str] = []  # buckets to make once moto is loaded
+
+    @property
+    def _backend(self) -> Any:
+        """This emulator's moto S3 account. Importing moto is a quarter of a second, a third of
+        the emulator's start-up, so it waits for the first use of storage (or `load`)."""
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    from moto.s3.models import s3_backends
+
+                    backend = s3_backends[self.account_id]["aws"]
+                    for name in self._wanted:
+                        if name not in backend.buckets:
+                            backend.create_bucket(name, self.region)
+                    self._loaded = backend
+        return self._loaded
+
+    def load(self) -> None:
+        """Load moto now (`serve` does it in the background once it is answering)."""
+        _ = self._backend
 
     def ensure_bucket(self, name: str) -> None:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._wanted.append(name)
+                    return
         with self._lock:
             if name not in self._backend.buckets:
                 self._backend.create_bucket(name, self.region)
@@ -295,6 +329,8 @@ class ObjectStorage:
 
     def commit(self, bucket: str, key: str, staged: Staged, content_type: str) -> StoredObject:
         """Swap a staged body in as the object, in one step (a reader sees the old or the new)."""
+        from moto.s3.models import FakeKey
+
         fake = FakeKey(
             name=key,
             value=b"",
@@ -365,7 +401,7 @@ class ObjectStorage:
         return [
             self._describe(bucket, fake, None)
             for name, fake in sorted(bucket_obj.keys.items())
-            if name.startswith(prefix) and isinstance(fake, FakeKey)
+            if name.startswith(prefix) and isinstance(fake, _fake_key())
         ]
 
     def reset(self, later: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -375,6 +411,8 @@ class ObjectStorage:
         (10,000 spools or temp files) is handed to `later` when given (the emulator's reaper),
         so a per-test reset costs the same with ten thousand uploads stored as with none.
         """
+        if self._loaded is None:
+            return  # nothing was ever stored
         with self._lock:
             dropped = []
             for bucket in self._backend.buckets.values():
@@ -386,6 +424,8 @@ class ObjectStorage:
 
     def close(self) -> None:
         """Remove this emulator's buckets from the process-wide moto state."""
+        if self._loaded is None:
+            return
         self.reset()
         with self._lock:
             for name in self.bucket_names():
@@ -396,7 +436,7 @@ class ObjectStorage:
         if bucket_obj is None:
             return None
         fake = bucket_obj.keys.get(key)
-        return fake if isinstance(fake, FakeKey) else None
+        return fake if isinstance(fake, _fake_key()) else None
 
     @staticmethod
     def _describe(bucket: str, fake: FakeKey, sha256: str | None) -> StoredObject:

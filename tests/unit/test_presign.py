@@ -171,3 +171,11 @@ def test_the_fast_minter_makes_byte_for_byte_the_url_botocore_makes(seed):
     assert presigner.mint("PUT", url, headers, expires, now) == presigner.mint_with_botocore(
         "PUT", url, headers, expires, now
     )
+
+
+def test_the_timestamp_format_written_out_is_botocores():
+    from botocore.auth import SIGV4_TIMESTAMP as BOTOCORES
+
+    from upload_emulator.presign import SIGV4_TIMESTAMP
+
+    assert SIGV4_TIMESTAMP == BOTOCORES

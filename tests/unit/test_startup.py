@@ -1,0 +1,27 @@
+"""Start-up does only what answering needs: moto and botocore load on first use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PROBE = """
+import sys
+from upload_emulator.app import create_app, emulator_of
+from upload_emulator.settings import Settings
+app = create_app(Settings())
+print("moto" in sys.modules, "botocore" in sys.modules)
+client = app.test_client()
+auth = {"Authorization": "Bearer scripe_sk_test_acme_full_access"}
+minted = client.post("/scripe/v1/uploads", json={"contentType": "text/plain"}, headers=auth).get_json()["data"]
+print("moto" in sys.modules, "botocore" in sys.modules)
+url = minted["uploadUrl"].split("localhost", 1)[1]
+put = client.put(url, data=b"hello", headers={"Content-Type": "text/plain"})
+stored = emulator_of(app).storage.list(emulator_of(app).bucket_for("scripe"))
+print(put.status_code, [obj.size for obj in stored], "moto" in sys.modules, "botocore" in sys.modules)
+"""
+
+
+def test_an_app_starts_and_mints_without_moto_or_botocore_and_loads_them_for_the_first_upload():
+    found = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
+    assert found.stdout.split("\n")[:3] == ["False False", "False False", "200 [5] True True"]
