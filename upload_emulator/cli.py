@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -105,13 +106,20 @@ def serve(args: argparse.Namespace) -> int:
     print(banner(app, settings, bound_port(server)), flush=True)
     # moto and botocore (a third of start-up) load while the server already answers
     threading.Thread(target=_load_the_rest, args=(emulator_of(app),), name="upload-emulator-load", daemon=True).start()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         server.serve()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+        emulator_of(app).close()  # stored objects past the memory spool are files: give the disk back
     return 0
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    """`kill`, a CI runner or a container stop ends the server as Ctrl-C does, cleaning up."""
+    raise KeyboardInterrupt
 
 
 def _load_the_rest(emu) -> None:

@@ -41,44 +41,71 @@ class StoredObject:
     last_modified: datetime
 
 
-class _Hasher:
-    """MD5 and SHA-256 on a helper thread, so hashing overlaps reading and writing the body.
+class _BodyWorkers:
+    """A body's MD5, its SHA-256 and its write to disk, each on a helper thread of its own.
 
-    hashlib releases the GIL on large buffers, so on two cores this takes the hashes off the
-    request thread's critical path. The queue holds at most a few chunks: memory stays bounded.
+    The request thread only reads the socket and hands each chunk on. hashlib releases the
+    GIL on large buffers and so does a file write, so the three overlap each other and the
+    reading: MD5 (about 600 MB/s here; SHA-256, with the CPU's SHA instructions, over twice
+    that) sets the pace on one core while the rest share the other. Each queue holds at most
+    a few chunks, so memory stays bounded; a failed write (a full disk) stops the upload.
     """
 
-    def __init__(self, md5=None, sha256=None) -> None:
+    def __init__(self, write: Callable[[bytes], Any], md5=None, sha256=None) -> None:
         # Started from copies of earlier hashes, it continues them (an object built in ranges).
         self._md5 = md5 or hashlib.md5(usedforsecurity=False)
         self._sha = sha256 or hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-        self._thread = threading.Thread(target=self._run, name="upload-hasher", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            self._md5.update(chunk)
-            self._sha.update(chunk)
+        self._lanes = [_Lane(self._md5.update), _Lane(self._sha.update), _Lane(write)]
 
     def feed(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
+        for lane in self._lanes:
+            lane.put(chunk)
 
     def finish(self) -> tuple[str, str]:
-        self._queue.put(None)
-        self._thread.join()
-        return self._md5.hexdigest(), self._sha.hexdigest()
+        md5, sha = self.finish_hashes()
+        return md5.hexdigest(), sha.hexdigest()
 
     def finish_hashes(self) -> tuple:
-        """The hash objects themselves, to continue with the next range."""
-        self._queue.put(None)
-        self._thread.join()
+        """The hash objects themselves (to continue with the next range), once all is written."""
+        for lane in self._lanes:
+            lane.stop()
         return self._md5, self._sha
 
     def abandon(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        """Stop every lane and wait for it, so nothing writes after the caller cleans up."""
+        for lane in self._lanes:
+            lane.stop(raising=False)
+
+
+class _Lane:
+    """One piece of work done on each chunk, in order, on its own thread."""
+
+    def __init__(self, work: Callable[[bytes], Any]) -> None:
+        self.work = work
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self.thread = threading.Thread(target=self._run, name="upload-body", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.work(chunk)
+                except BaseException as exc:  # handed to the request thread at its next step
+                    self.error = exc
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def stop(self, raising: bool = True) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if raising and self.error is not None:
+            raise self.error
 
 
 class DiskBody:
@@ -182,8 +209,8 @@ class Assembly:
 
     def append(self, chunks: Iterable[bytes], expected: int, skip: int = 0) -> None:
         """Take exactly `expected` bytes; the first `skip` of them are already held and dropped."""
-        hasher = _Hasher(self._md5.copy(), self._sha.copy())
         self._file.seek(self.size)
+        hasher = _BodyWorkers(self._file.write, self._md5.copy(), self._sha.copy())
         seen = written = 0
         try:
             for chunk in chunks:
@@ -191,7 +218,6 @@ class Assembly:
                 seen += len(chunk)
                 if keep:
                     hasher.feed(keep)
-                    self._file.write(keep)
                     written += len(keep)
             if seen != expected:
                 raise BodyTooShort(f"received {seen} of {expected} bytes")
@@ -311,12 +337,11 @@ class ObjectStorage:
     def stage(self, chunks: Iterable[bytes], expected_size: int) -> Staged:
         """Spool and hash exactly `expected_size` bytes; BodyTooShort (or any error) leaves nothing."""
         spool = _Spool()
-        hasher = _Hasher()
+        hasher = _BodyWorkers(spool.write)
         size = 0
         try:
             for chunk in chunks:
                 hasher.feed(chunk)
-                spool.write(chunk)
                 size += len(chunk)
             md5_hex, sha256_hex = hasher.finish()
             if size != expected_size:
