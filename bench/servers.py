@@ -1,0 +1,188 @@
+"""The WSGI server, measured: cheroot (what `serve` runs) against granian, in one run.
+
+For each server, under the same wrk load (1 thread, 16 connections, then 1 connection):
+  - a trivial WSGI app (the server's own ceiling), and
+  - the emulator's Scripe mint (what a user feels),
+then what each server tells the app about a client that stops in the middle of a chunked
+body, which decides whether a cut upload can be told from a finished one.
+
+cheroot runs as `serve` builds it (lanes, watchdog, keep-alive linger); granian with one
+worker and one blocking thread (its best case for a GIL-bound app). Needs wrk
+(`apt-get install -y wrk`) and granian (`pip install granian`); a missing granian is
+reported and skipped. Only 127.0.0.1 is used, every load is bounded by wrk's -d.
+
+    python bench/servers.py [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEY = "scripe_sk_test_acme_full_access"
+APPS = '''
+import sys
+
+def trivial(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+    return [b"{}"]
+
+def reader(environ, start_response):
+    """Reads the whole body and says what it got and how the read ended."""
+    got, ended = 0, "a clean end"
+    try:
+        while chunk := environ["wsgi.input"].read(65536):
+            got += len(chunk)
+    except Exception as exc:
+        ended = f"{type(exc).__name__}"
+    answer = f"{got} bytes, then {ended}".encode()
+    print(answer.decode(), file=sys.stderr, flush=True)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(answer)))])
+    return [answer]
+
+def emulator():
+    from upload_emulator.app import create_app
+    from upload_emulator.settings import Settings
+    return create_app(Settings(log_level="WARNING", overrides=("scripe.rate_limit.limit=1000000000",)))
+'''
+CHEROOT = """
+import sys
+sys.path.insert(0, {here!r})
+import apps
+from upload_emulator.server import build
+app = apps.emulator() if {name!r} == "emulator" else getattr(apps, {name!r})
+build(app, "127.0.0.1", {port}).serve()
+"""
+MINT_LUA = f"""wrk.method = "POST"
+wrk.body = '{{"contentType": "audio/mpeg"}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {KEY}"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listening on {port}")
+
+
+def start(server: str, app: str, here: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    if server == "cheroot":
+        command = [sys.executable, "-c", CHEROOT.format(here=str(here), name=app, port=port)]
+    else:
+        target = "apps:emulator" if app == "emulator" else f"apps:{app}"
+        command = [
+            *(sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", "1", "--blocking-threads", "1", "--log-level", "warning"),
+            *(("--factory",) if app == "emulator" else ()),
+            target,
+        ]
+    process = subprocess.Popen(command, cwd=here, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for(port, process)
+    return process, port
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.terminate()
+    try:
+        _, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return err.decode(errors="replace")
+
+
+def load(port: int, path: str, connections: int, seconds: int, script: Path | None) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) from wrk."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True)
+    if "Non-2xx" in out.stdout:
+        raise SystemExit(f"non-2xx answers under load:\n{out.stdout}")
+
+    def ms(label: str) -> float:
+        value = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out.stdout)
+        assert value, out.stdout
+        return float(value.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[value.group(2)]
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
+    assert rate, out.stdout
+    return float(rate.group(1)), ms("50%"), ms("99%")
+
+
+def cut_chunked_body(port: int) -> None:
+    """A chunked PUT that stops in the middle of its second chunk, then closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n100\r\nabc")
+        time.sleep(0.5)
+    time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("needs wrk: apt-get install -y wrk")
+    servers = ["cheroot"] + (["granian"] if importlib.util.find_spec("granian") else [])
+    if len(servers) == 1:
+        print("granian is not installed (pip install granian): measuring cheroot alone")
+    with tempfile.TemporaryDirectory() as tmp:
+        here = Path(tmp)
+        (here / "apps.py").write_text(APPS)
+        (here / "mint.lua").write_text(MINT_LUA)
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(here), os.environ.get("PYTHONPATH")]))
+        rows = []
+        for app, path, script in (("trivial", "/", None), ("emulator", "/scripe/v1/uploads", here / "mint.lua")):
+            for server in servers:
+                process, port = start(server, app, here)
+                try:
+                    many = load(port, path, 16, args.seconds, script)
+                    one = load(port, path, 1, args.seconds, script)
+                finally:
+                    stop(process)
+                rows.append((f"{app} on {server}", many, one))
+        print(f"{'':28} {'16 conns req/s':>15} {'p99 ms':>8} {'1 conn req/s':>13} {'p50 ms':>8}")
+        for label, (rate16, _, p99), (rate1, p50, _) in rows:
+            print(f"{label:28} {rate16:15.0f} {p99:8.2f} {rate1:13.0f} {p50:8.2f}")
+        for app in ("trivial", "emulator"):
+            base = next(r for r in rows if r[0] == f"{app} on cheroot")
+            for other in (r for r in rows if r[0].startswith(f"{app} on ") and r is not base):
+                print(f"{other[0]} / cheroot: {other[1][0] / base[1][0]:.2f}x at 16 connections")
+        print("\nA chunked body cut off mid-chunk, as each server hands it to the app:")
+        for server in servers:
+            process, port = start(server, "reader", here)
+            try:
+                cut_chunked_body(port)
+            finally:
+                said = stop(process)
+            seen = [line for line in said.splitlines() if "bytes, then" in line]
+            print(f"  {server}: {seen[-1] if seen else 'the app was not called'}")
+
+
+if __name__ == "__main__":
+    main()
