@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Request, Response, current_app, jsonify, req
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3
-from upload_emulator.dialects import render, render_s3
+from upload_emulator.dialects import Rendered, render, render_s3
 from upload_emulator.errors import ApiError
 from upload_emulator.front import SpecFront, SpecRoutes
 from upload_emulator.runtime import Emulator, Vendor
@@ -115,6 +115,13 @@ def finish(emu: Emulator, req: Request, response: Response) -> Response:
 _PHRASES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
+def _answer(rendered: Rendered, request_id: str) -> Response:
+    """A rendered error as a response, with its request id."""
+    return Response(
+        rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
+    )
+
+
 def _cors_applies(emu: Emulator, path: str) -> bool:
     return _is_s3(path) or not _vendor_for_path(emu, path).is_control_plane
 
@@ -155,9 +162,7 @@ def _preflight(emu: Emulator):
     err = ApiError(errors.CORS_FORBIDDEN)
     rendered = render_s3(err, request_id) if vendor is None else render(err, vendor.profile, request_id)
     _record_other(emu, name, "preflight", rendered.status, rendered.code, request_id, started)
-    return Response(
-        rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
-    )
+    return _answer(rendered, request_id)
 
 
 def _guard_control_plane(emu: Emulator):
@@ -175,9 +180,7 @@ def guard_control_plane(emu: Emulator, req: Request) -> Response | None:
     request_id = pipeline.new_request_id()
     log.warning("control API refused %s %s: %s", req.method, req.path, why)
     rendered = render(ApiError(errors.CONTROL_FORBIDDEN, why), control.profile, request_id)
-    return Response(
-        rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
-    )
+    return _answer(rendered, request_id)
 
 
 def _index(emu: Emulator):
@@ -249,9 +252,7 @@ def unexpected(emu: Emulator, req: Request, exc: Exception) -> Response:
         )
     else:
         rendered = render(ApiError(errors.INTERNAL), _vendor_for_path(emu, req.path).profile, request_id)
-    return Response(
-        rendered.body, status=rendered.status, content_type=rendered.content_type, headers={"X-Request-Id": request_id}
-    )
+    return _answer(rendered, request_id)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

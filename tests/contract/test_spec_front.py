@@ -97,3 +97,16 @@ def test_a_bug_outside_the_pipeline_answers_in_the_vendors_shape(monkeypatch):
     assert response.headers["X-Request-Id"].startswith("req_")
     assert any("boom" in message for message in emu.take_server_errors())
     emu.close()
+
+
+@pytest.mark.parametrize("single", [None, "scripe", "streamloop", "ctxfy", "adclear"])
+def test_no_fixed_path_flask_serves_is_taken_by_another_operation_in_the_front(single):
+    app = make_app(**({"single_vendor": single} if single else {}))
+    routes = _front(app).routes
+    for rule in app.url_map.iter_rules():
+        if "<" in rule.rule:
+            continue
+        for method in (rule.methods or set()) - {"OPTIONS", "HEAD"}:
+            found = routes.match(rule.rule, method)
+            assert found is None or rule.endpoint.endswith("." + found[1].operation_id), (method, rule.rule)
+    emulator_of(app).close()
