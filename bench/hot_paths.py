@@ -18,15 +18,18 @@ import argparse
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from upload_emulator.app import create_app, emulator_of
 from upload_emulator.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from put_throughput import free_port
 
 ROOMY = "1000000000"
 LIFTED = (f"scripe.rate_limit.limit={ROOMY}", f"streamloop.rate_limit.limit={ROOMY}")
@@ -180,12 +183,6 @@ def reset_with_stored(stored: int) -> tuple[float, float]:
     started = time.perf_counter()
     expect(*empty.call("POST", "/_emulator/reset"), 204)
     return loaded, (time.perf_counter() - started) * 1000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def startup_s() -> tuple[float, float]:

@@ -28,6 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from put_throughput import free_port, wait_for
+
 KEY = "scripe_sk_test_acme_full_access"
 APPS = '''
 import sys
@@ -69,25 +72,6 @@ wrk.headers["Authorization"] = "Bearer {KEY}"
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listening on {port}")
-
-
 def start(server: str, app: str, here: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     if server == "cheroot":
@@ -101,7 +85,7 @@ def start(server: str, app: str, here: Path) -> tuple[subprocess.Popen, int]:
             target,
         ]
     process = subprocess.Popen(command, cwd=here, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for(port, process)
+    wait_for(port)
     return process, port
 
 

@@ -24,6 +24,28 @@ FREEBIE = "scripe_sk_test_freebie_plan_key"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_healthy(url: str, process, seconds: float = 20, log=None) -> None:
+    """Poll a served emulator's health until it answers; fail if the process ends or time runs out."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            requests.get(f"{url}/_emulator/health", timeout=1)
+            return
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text() if log else "not healthy"
+            time.sleep(0.05)
+
+
 def make_app(**settings):
     return create_app(Settings(strict=True, **settings))
 

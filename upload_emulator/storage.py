@@ -409,6 +409,8 @@ class ObjectStorage:
             yield chunk
 
     def delete(self, bucket: str, key: str) -> bool:
+        if self._loaded is None:
+            return False  # nothing was ever stored: no reason to load moto to find that out
         with self._lock:
             bucket_obj = self._backend.buckets.get(bucket)
             if bucket_obj is None or key not in bucket_obj.keys:

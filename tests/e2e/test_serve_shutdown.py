@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
+from support import free_port, wait_until_healthy
 
 SCRIPE = {"Authorization": "Bearer scripe_sk_test_acme_full_access"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
@@ -32,14 +25,7 @@ def test_a_stopped_server_leaves_no_stored_object_files_behind(tmp_path, stop):
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(f"{url}/_emulator/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.05)
+        wait_until_healthy(url, server)
         for _ in range(2):  # two objects bigger than the memory spool: two files on disk
             minted = requests.post(
                 f"{url}/scripe/v1/uploads", json={"contentType": "audio/mpeg"}, headers=SCRIPE, timeout=10

@@ -18,19 +18,13 @@ import time
 import psutil
 import pytest
 import requests
-from support import FULL
+from support import FULL, free_port, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
 ROUNDS, FLOWS = 4, 600
 FD_LIMIT = 256
 SCRIPE = {"Authorization": f"Bearer {FULL}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def low_descriptor_limit() -> None:
@@ -48,14 +42,7 @@ def served(tmp_path_factory):
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, preexec_fn=low_descriptor_limit)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            requests.get(f"{url}/_emulator/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
-            time.sleep(0.1)
+    wait_until_healthy(url, process, log=log)
     yield url, psutil.Process(process.pid), log
     process.terminate()
     process.wait(10)
