@@ -4,52 +4,62 @@ A reset with ten thousand uploads stored lets go of ten thousand records and the
 (spools and temp files). Freeing them takes tens of milliseconds; handing them to this
 thread instead makes `POST /_emulator/reset` cost the same with a full store as with an
 empty one, so a per-test reset costs nothing. The emulator's state is new at once; only the
-memory of the old state is given back a moment later.
+memory and the disk of the old state are given back a moment later.
+
+The thread lives only while there is something to free, and it is not a daemon: a process
+that exits right after a reset waits for it, so no temp file is left behind.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-_STOP = object()
 SETTLE_S = 0.05  # let the reset that queued the work finish (and answer) before freeing starts
 BATCH = 256  # items freed between two chances for request threads to take the GIL
 
 
 class Reaper:
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._work: deque[tuple[Callable[[], None] | None, tuple[Any, ...]]] = deque()
         self._thread: threading.Thread | None = None
 
     def later(self, work: Callable[[], None] | None = None, *garbage: Any) -> None:
         """Run `work` and drop the last references to `garbage` on the reaper's thread."""
-        self._queue.put((work, garbage))
         with self._lock:
+            self._work.append((work, garbage))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="upload-emulator-reaper", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="upload-emulator-reaper")
                 self._thread.start()
 
     def close(self) -> None:
-        """Finish what is queued, then stop the thread."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(_STOP)
+        """Wait until everything queued is freed."""
+        while True:
+            with self._lock:
+                thread = self._thread
+            if thread is None:
+                return
             thread.join(timeout=30)
+            if thread.is_alive():
+                return
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self._thread is not None
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
             time.sleep(SETTLE_S)
-            work, garbage = item
-            del item
+            with self._lock:
+                if not self._work:
+                    self._thread = None
+                    return
+                work, garbage = self._work.popleft()
             for container in garbage:
                 empty(container)
             del garbage

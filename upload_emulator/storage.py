@@ -16,6 +16,7 @@ import queue
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,6 +109,19 @@ class _Lane:
             raise self.error
 
 
+def _removed_with(owner: object, file: Any, path: str) -> weakref.finalize:
+    """Close `file` and remove `path` when `owner` is freed, or else when the process exits: an
+    emulator that is never closed (a test's, a killed server's reset) leaves no temp file."""
+    return weakref.finalize(owner, _close_and_remove, file, path)
+
+
+def _close_and_remove(file: Any, path: str) -> None:
+    if file is not None:
+        file.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 class DiskBody:
     """A stored object's bytes in a file on disk that is open only while it is being read.
 
@@ -121,6 +135,7 @@ class DiskBody:
         self.path = path
         self.closed = False
         self._position = 0
+        self._remove = _removed_with(self, None, path)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         self._position = offset if whence == 0 else self._position + offset
@@ -141,11 +156,7 @@ class DiskBody:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
-
-    def __del__(self) -> None:  # an object dropped without dispose() still frees its disk
-        self.close()
+            self._remove()
 
 
 class _Spool:
@@ -155,11 +166,13 @@ class _Spool:
         self._memory: io.BytesIO | None = io.BytesIO()
         self._file: Any = None
         self.path: str | None = None
+        self._remove: weakref.finalize | None = None
 
     def write(self, data: bytes) -> None:
         if self._memory is not None and self._memory.tell() + len(data) > SPOOL_BYTES:
             fd, self.path = tempfile.mkstemp(prefix="upload-emulator-")
             self._file = os.fdopen(fd, "wb")
+            self._remove = _removed_with(self, self._file, self.path)
             self._file.write(self._memory.getvalue())
             self._memory = None
         (self._memory if self._memory is not None else self._file).write(data)
@@ -170,14 +183,13 @@ class _Spool:
             self._memory.seek(0)
             return self._memory
         self._file.close()
+        if self._remove is not None:
+            self._remove.detach()  # the DiskBody owns the file now
         return DiskBody(self.path or "")
 
     def discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
+        if self._remove is not None:
+            self._remove()
         self._memory = None
 
 
@@ -204,6 +216,7 @@ class Assembly:
     def __init__(self) -> None:
         fd, self._path = tempfile.mkstemp(prefix="upload-emulator-")
         self._file = os.fdopen(fd, "w+b")  # open while chunks arrive; a DiskBody once complete
+        self._remove = _removed_with(self, self._file, self._path)  # an upload abandoned mid-way
         self._md5, self._sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
         self.size = 0
 
@@ -232,18 +245,13 @@ class Assembly:
     def staged(self) -> Staged:
         """The finished file, handed over: from here on the DiskBody owns (and removes) it."""
         self._file.close()
+        self._remove.detach()
         path, self._path = self._path, ""
         return Staged(DiskBody(path), self.size, self._md5.hexdigest(), self._sha.hexdigest())
 
     def discard(self) -> None:
-        self._file.close()
-        if self._path:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._path)
-            self._path = ""
-
-    def __del__(self) -> None:  # an upload abandoned mid-way (or reset) leaves no file behind
-        self.discard()
+        self._remove()
+        self._path = ""
 
 
 class BodyTooShort(Exception):

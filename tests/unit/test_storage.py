@@ -3,6 +3,8 @@
 import hashlib
 import os
 import secrets
+import subprocess
+import sys
 
 import pytest
 
@@ -159,3 +161,21 @@ def test_a_reset_empties_every_bucket_at_once_and_hands_the_freeing_to_later(sto
     free()
     assert all(buffer.closed for buffer in buffers)
     assert b"".join(storage.iter_content(name, "k1")) == b"new"
+
+
+KEPT_TO_THE_END = """
+from upload_emulator.storage import Assembly, ObjectStorage
+import secrets
+half_done = Assembly()
+half_done.append(iter([b"x" * 1000]), 1000)
+storage = ObjectStorage("us-east-1", secrets.token_hex(4))
+storage.ensure_bucket("kept")
+storage.put_stream("kept", "big", iter([b"y" * (2 << 20)]), "text/plain", 2 << 20)
+"""  # and exits with both alive: nothing closed, nothing collected
+
+
+def test_temp_files_of_objects_still_alive_at_exit_are_removed(tmp_path):
+    subprocess.run(
+        [sys.executable, "-c", KEPT_TO_THE_END], env={**os.environ, "TMPDIR": str(tmp_path)}, check=True, timeout=60
+    )
+    assert list(tmp_path.iterdir()) == []
