@@ -104,7 +104,7 @@ class Presigner:
         """A query value as SigV4 encodes it; the few values a presigner signs repeat, so they are kept."""
         found = self._quotes.get(value)
         if found is None:
-            if len(self._quotes) >= 256:  # a new day's stamps, a new key's credential: start again
+            if len(self._quotes) >= 256:  # each day's scope is a new credential: start again
                 self._quotes.clear()
             found = self._quotes[value] = quote(value, safe="-_.~")
         return found

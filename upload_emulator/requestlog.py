@@ -36,16 +36,14 @@ def _redacted_headers(headers: EnvironHeaders, carriers: set[str]) -> dict[str, 
     return shown
 
 
-def _sample(data: Any) -> str | None:
-    """The first BODY_SAMPLE_BYTES of a body, as text, for the viewer."""
-    if not isinstance(data, bytes) or not data:
-        return None
-    return data[:BODY_SAMPLE_BYTES].decode("utf-8", "replace")
-
-
 def _head(data: Any) -> bytes | None:
-    """What `_sample` will need of a body, kept without decoding it."""
+    """The first BODY_SAMPLE_BYTES of a body, kept undecoded until the journal is read."""
     return data[:BODY_SAMPLE_BYTES] if isinstance(data, bytes) and data else None
+
+
+def _sample(head: bytes | None) -> str | None:
+    """A body's head as text, for the viewer."""
+    return head.decode("utf-8", "replace") if head else None
 
 
 def note(

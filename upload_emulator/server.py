@@ -201,12 +201,12 @@ class _Server(Server):
     """
 
     accept_failures = 0
+    linger = KEEPALIVE_LINGER  # see _Connection; a test may change it on one server
 
-    def __init__(self, bind_addr, app, threads: int, watchdog: Watchdog, linger: float = KEEPALIVE_LINGER) -> None:
+    def __init__(self, bind_addr, app, threads: int, watchdog: Watchdog) -> None:
         super().__init__(bind_addr, app, numthreads=threads, server_name="upload-emulator")
         self.lanes = capacity.Lanes(threads)
         self.watchdog = watchdog
-        self.linger = linger
 
     def prepare(self) -> None:
         super().prepare()
