@@ -1,17 +1,20 @@
-"""The WSGI server, measured: cheroot (what `serve` runs) against granian, in one run.
+"""The WSGI server, measured: cheroot as `serve` runs it, without its quick lane, and granian.
 
 For each server, under the same wrk load (1 thread, 16 connections, then 1 connection):
   - a trivial WSGI app (the server's own ceiling), and
   - the emulator's Scripe mint (what a user feels),
-then what each server tells the app about a client that stops in the middle of a chunked
-body, which decides whether a cut upload can be told from a finished one.
+with the server process's CPU time per request (user + system, from psutil: steadier than
+rates on a noisy machine); then what each server tells the app about a client that stops in
+the middle of a chunked body, which decides whether a cut upload can be told from a finished one.
 
-cheroot runs as `serve` builds it (lanes, watchdog, keep-alive linger); granian with one
-worker and one blocking thread (its best case for a GIL-bound app). Needs wrk
-(`apt-get install -y wrk`) and granian (`pip install granian`); a missing granian is
-reported and skipped. Only 127.0.0.1 is used, every load is bounded by wrk's -d.
+"cheroot" runs as `serve` builds it (quick lane, lanes, watchdog); "workers" is the same
+server with the quick lane off (every request through cheroot's worker threads, as before
+the lane existed); granian runs with one worker and one blocking thread (its best case for a
+GIL-bound app). Needs wrk (`apt-get install -y wrk`); granian (`pip install granian`) is
+measured when installed. Only 127.0.0.1 is used, every load is bounded by wrk's -d.
+`--rounds` repeats the whole set, interleaved, so a noisy minute shows as spread.
 
-    python bench/servers.py [--seconds 5]
+    python bench/servers.py [--seconds 5] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from put_throughput import free_port, wait_for
@@ -63,7 +68,7 @@ sys.path.insert(0, {here!r})
 import apps
 from upload_emulator.server import build
 app = apps.emulator() if {name!r} == "emulator" else getattr(apps, {name!r})
-build(app, "127.0.0.1", {port}).serve()
+build(app, "127.0.0.1", {port}, quick={quick!r}).serve()
 """
 MINT_LUA = f"""wrk.method = "POST"
 wrk.body = '{{"contentType": "audio/mpeg"}}'
@@ -74,8 +79,9 @@ wrk.headers["Authorization"] = "Bearer {KEY}"
 
 def start(server: str, app: str, here: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    if server == "cheroot":
-        command = [sys.executable, "-c", CHEROOT.format(here=str(here), name=app, port=port)]
+    if server in ("cheroot", "workers"):
+        code = CHEROOT.format(here=str(here), name=app, port=port, quick=server == "cheroot")
+        command = [sys.executable, "-c", code]
     else:
         target = "apps:emulator" if app == "emulator" else f"apps:{app}"
         command = [
@@ -99,12 +105,16 @@ def stop(process: subprocess.Popen) -> str:
     return err.decode(errors="replace")
 
 
-def load(port: int, path: str, connections: int, seconds: int, script: Path | None) -> tuple[float, float, float]:
-    """(requests/s, p50 ms, p99 ms) from wrk."""
+def load(
+    process: subprocess.Popen, port: int, path: str, connections: int, seconds: int, script: Path | None
+) -> tuple[float, float, float, float]:
+    """(requests/s, p50 ms, p99 ms) from wrk, and the server's CPU microseconds per request."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script is not None:
         command += ["-s", str(script)]
+    before = _cpu_seconds(process)
     out = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True)
+    after = _cpu_seconds(process)
     if "Non-2xx" in out.stdout:
         raise SystemExit(f"non-2xx answers under load:\n{out.stdout}")
 
@@ -114,8 +124,20 @@ def load(port: int, path: str, connections: int, seconds: int, script: Path | No
         return float(value.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[value.group(2)]
 
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
-    assert rate, out.stdout
-    return float(rate.group(1)), ms("50%"), ms("99%")
+    done = re.search(r"(\d+) requests in", out.stdout)
+    assert rate and done, out.stdout
+    cpu = (after - before) * 1e6 / max(1, int(done.group(1)))
+    return float(rate.group(1)), ms("50%"), ms("99%"), cpu
+
+
+def _cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU of the server and its children (granian serves from a child process)."""
+    server = psutil.Process(process.pid)
+    total = 0.0
+    for each in (server, *server.children(recursive=True)):
+        times = each.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def cut_chunked_body(port: int) -> None:
@@ -129,34 +151,41 @@ def cut_chunked_body(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install -y wrk")
-    servers = ["cheroot"] + (["granian"] if importlib.util.find_spec("granian") else [])
-    if len(servers) == 1:
+    servers = ["cheroot", "workers"] + (["granian"] if importlib.util.find_spec("granian") else [])
+    if "granian" not in servers:
         print("granian is not installed (pip install granian): measuring cheroot alone")
     with tempfile.TemporaryDirectory() as tmp:
         here = Path(tmp)
         (here / "apps.py").write_text(APPS)
         (here / "mint.lua").write_text(MINT_LUA)
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(here), os.environ.get("PYTHONPATH")]))
-        rows = []
-        for app, path, script in (("trivial", "/", None), ("emulator", "/scripe/v1/uploads", here / "mint.lua")):
-            for server in servers:
-                process, port = start(server, app, here)
-                try:
-                    many = load(port, path, 16, args.seconds, script)
-                    one = load(port, path, 1, args.seconds, script)
-                finally:
-                    stop(process)
-                rows.append((f"{app} on {server}", many, one))
-        print(f"{'':28} {'16 conns req/s':>15} {'p99 ms':>8} {'1 conn req/s':>13} {'p50 ms':>8}")
-        for label, (rate16, _, p99), (rate1, p50, _) in rows:
-            print(f"{label:28} {rate16:15.0f} {p99:8.2f} {rate1:13.0f} {p50:8.2f}")
-        for app in ("trivial", "emulator"):
-            base = next(r for r in rows if r[0] == f"{app} on cheroot")
-            for other in (r for r in rows if r[0].startswith(f"{app} on ") and r is not base):
-                print(f"{other[0]} / cheroot: {other[1][0] / base[1][0]:.2f}x at 16 connections")
+        for round_ in range(1, args.rounds + 1):
+            rows = []
+            for app, path, script in (("trivial", "/", None), ("emulator", "/scripe/v1/uploads", here / "mint.lua")):
+                for server in servers:
+                    process, port = start(server, app, here)
+                    try:
+                        load(process, port, path, 16, 1, script)  # warm: imports, caches, first allocations
+                        many = load(process, port, path, 16, args.seconds, script)
+                        one = load(process, port, path, 1, args.seconds, script)
+                    finally:
+                        stop(process)
+                    rows.append((f"{app} on {server}", many, one))
+            print(f"\nround {round_}")
+            print(f"{'':22} {'16 conns req/s':>15} {'p99 ms':>8} {'cpu us/req':>10} {'1 conn req/s':>13} {'p50 ms':>8}")
+            for label, (rate16, _, p99, cpu16), (rate1, p50, _, _) in rows:
+                print(f"{label:22} {rate16:15.0f} {p99:8.2f} {cpu16:10.0f} {rate1:13.0f} {p50:8.2f}")
+            for app in ("trivial", "emulator"):
+                base = next(r for r in rows if r[0] == f"{app} on workers")
+                for other in (r for r in rows if r[0].startswith(f"{app} on ") and r is not base):
+                    print(
+                        f"{other[0]} / workers: {other[1][0] / base[1][0]:.2f}x the rate at 16 connections, "
+                        f"{other[1][3] / base[1][3]:.2f}x the CPU per request"
+                    )
         print("\nA chunked body cut off mid-chunk, as each server hands it to the app:")
         for server in servers:
             process, port = start(server, "reader", here)

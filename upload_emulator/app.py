@@ -280,6 +280,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         routes, app.wsgi_app, app.request_class, emu, guard=guard_control_plane, finish=finish, unexpected=unexpected
     )
     app.wsgi_app = s3.ConnectionCutter(front)  # type: ignore[method-assign]
+    app.may_block = emu.faults.may_delay  # type: ignore[attr-defined]  # read by server.build: see quicklane.py
     return app
 
 

@@ -5,7 +5,9 @@ to a file first, as waitress does), runs one process with a thread pool (state i
 memory), and is a production server. `bench/put_throughput.py` measures it against
 waitress; see the README. What cheroot lacks for hostile clients is added here: a
 watchdog for slow clients (`watchdog.py`), lanes that keep threads for health and the
-control plane (`capacity.py`), sane header limits, and an accept loop that backs off.
+control plane (`capacity.py`), sane header limits, and an accept loop that backs off. What
+it lacks for many busy clients is added too: complete small requests are answered by the
+selector thread itself instead of a worker (`quicklane.py`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import contextlib
 import io
 import logging
 import select
+import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from cheroot import errors as cheroot_errors
 from cheroot.makefile import StreamWriter
@@ -24,6 +28,7 @@ from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.wsgi import Gateway_10, Server
 
 from upload_emulator import capacity
+from upload_emulator.quicklane import QuickLane
 from upload_emulator.watchdog import HEADERS, Meter, Watchdog
 
 log = logging.getLogger("upload_emulator.server")
@@ -34,6 +39,7 @@ MAX_HEADER_BYTES = 64 * 1024  # the request line and all headers together; past 
 IDLE_TIMEOUT = 30  # seconds a socket may be silent (also how long an idle keep-alive lasts)
 MAX_BACKOFF = 1.0  # seconds the accept loop waits after an error, at most
 KEEPALIVE_LINGER = 0.002  # seconds a worker waits for a keep-alive client's next request itself
+KEEPALIVE_CONNECTIONS = 512  # idle keep-alive connections kept; cheroot's 10 made the 11th client reconnect every time
 
 
 class _CountingSocketIO(socket.SocketIO):
@@ -192,35 +198,82 @@ class _Connection(HTTPConnection):
 
 
 class _Server(Server):
-    """cheroot's server whose accept loop backs off on errors instead of spinning.
+    """cheroot's server with the quick lane in front of its workers, and an accept that backs off.
 
     Out of file descriptors, `accept` fails at once, every time; cheroot's loop logs a
-    traceback and retries immediately, forever. Here each failure waits a little longer (up
-    to MAX_BACKOFF) and is logged once per streak, so the server recovers when descriptors
-    come back and stays quiet until then.
+    traceback and retries immediately, forever. Here each failure stops listening a little
+    longer (up to MAX_BACKOFF) and is logged once per streak, while the connections already
+    open are still served, so the server recovers when descriptors come back and stays quiet
+    until then.
     """
 
     accept_failures = 0
     linger = KEEPALIVE_LINGER  # see _Connection; a test may change it on one server
+    keep_alive_conn_limit = KEEPALIVE_CONNECTIONS
 
-    def __init__(self, bind_addr, app, threads: int, watchdog: Watchdog) -> None:
+    def __init__(self, bind_addr, app, threads: int, watchdog: Watchdog, quick: bool = True, may_block=None) -> None:
         super().__init__(bind_addr, app, numthreads=threads, server_name="upload-emulator")
         self.lanes = capacity.Lanes(threads)
         self.watchdog = watchdog
+        self.quick = QuickLane(self, may_block) if quick else None
+        if quick:  # a worker hands a kept-alive connection straight back: its next request is quick
+            self.linger = 0
+
+    def process_conn(self, conn) -> None:
+        """A complete plain request is answered here and now (`quicklane.py`); the rest go to a worker."""
+        if self.quick is not None and self.quick.serve(conn):
+            return
+        super().process_conn(conn)
 
     def prepare(self) -> None:
         super().prepare()
         manager = self._connections  # type: ignore[attr-defined]  # cheroot sets it in prepare()
-        run = manager.run
+        run, accept = manager.run, manager._from_server_socket
         manager.run = lambda interval: self._run_connections(run, interval)
+        manager._from_server_socket = lambda listener: self._accept(accept, listener)
         self.watchdog.start()
 
     def stop(self) -> None:
         self.watchdog.stop()
         super().stop()
 
+    def _backoff(self, exc: Exception) -> float:
+        """Count a failure; log the first of a streak; say how long to wait before trying again."""
+        now = time.monotonic()
+        self._streak = self._streak + 1 if now - self._last_failure < 5 else 1
+        self._last_failure = now
+        self.accept_failures += 1
+        if self._streak == 1:
+            log.warning("the accept loop failed (%s); backing off until it recovers", exc)
+        return min(MAX_BACKOFF, 0.01 * 2**self._streak)
+
+    _streak, _last_failure = 0, 0.0
+
+    def _accept(self, accept, listener):
+        """cheroot's accept, which stops listening for a while when it fails instead of raising.
+
+        Raising would end the selector's pass before the connections after the listener in it
+        were served: the idle ones closing (freeing the very descriptors that ran out) would
+        never be noticed, and the server would never recover.
+        """
+        try:
+            return accept(listener)
+        except OSError as exc:
+            delay = self._backoff(exc)
+        selector = self._connections._selector
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            selector.unregister(listener.fileno())
+        resume = threading.Timer(delay, self._listen_again, args=(listener,))
+        resume.daemon = True
+        resume.start()
+        return None
+
+    def _listen_again(self, listener) -> None:
+        if self.ready:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._connections._selector.register(listener.fileno(), selectors.EVENT_READ, data=self)  # type: ignore[attr-defined]
+
     def _run_connections(self, run, interval) -> None:
-        streak, last_failure = 0, 0.0
         while True:
             try:
                 run(interval)
@@ -228,21 +281,26 @@ class _Server(Server):
             except Exception as exc:
                 if not self.ready:
                     return
-                now = time.monotonic()
-                streak = streak + 1 if now - last_failure < 5 else 1
-                last_failure = now
-                self.accept_failures += 1
-                if streak == 1:
-                    log.warning("the accept loop failed (%s); backing off until it recovers", exc)
-                time.sleep(min(MAX_BACKOFF, 0.01 * 2**streak))
+                time.sleep(self._backoff(exc))
 
 
 class ServerError(RuntimeError):
     """The server could not start (a busy port, a bad address)."""
 
 
-def build(app, host: str, port: int, threads: int = THREADS, watchdog: Watchdog | None = None) -> _Server:
-    server = _Server((host, port), app, threads, watchdog or Watchdog())
+def build(
+    app,
+    host: str,
+    port: int,
+    threads: int = THREADS,
+    watchdog: Watchdog | None = None,
+    quick: bool = True,
+    may_block: Callable[[], bool] | None = None,
+) -> _Server:
+    """The server, listening. `may_block` (else the app's own `may_block` attribute, if any) says
+    when a request may sleep, so the quick lane leaves every request to the workers meanwhile."""
+    may_block = may_block or getattr(app, "may_block", None)
+    server = _Server((host, port), app, threads, watchdog or Watchdog(), quick, may_block)
     server.ConnectionClass = _Connection
     server.gateway = _Gateway
     server.timeout = IDLE_TIMEOUT
@@ -265,11 +323,17 @@ class LiveServer:
     """The app on a real socket in a background thread: for tests and the pytest plugin."""
 
     def __init__(
-        self, app, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS, watchdog: Watchdog | None = None
+        self,
+        app,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = THREADS,
+        watchdog: Watchdog | None = None,
+        quick: bool = True,
     ) -> None:
         self.app = app
         self.host = host
-        self._server = build(app, host, port, threads, watchdog)
+        self._server = build(app, host, port, threads, watchdog, quick)
         self.port = bound_port(self._server)
         self._thread = threading.Thread(target=self._server.serve, name="upload-emulator", daemon=True)
 

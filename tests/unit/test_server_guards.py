@@ -99,7 +99,7 @@ def _served_by_selector_and_threads(linger: float, requests: int) -> tuple[int, 
         start_response("200 OK", [("Content-Length", "2"), ("Content-Type", "text/plain")])
         return [b"ok"]
 
-    with LiveServer(app, threads=8) as live:
+    with LiveServer(app, threads=8, quick=False) as live:  # the worker path, which the quick lane skips
         live.server.linger = linger
         returned = 0
         put_conn = live.server.put_conn
