@@ -25,3 +25,19 @@ print(put.status_code, [obj.size for obj in stored], "moto" in sys.modules, "bot
 def test_an_app_starts_and_mints_without_moto_or_botocore_and_loads_them_for_the_first_upload():
     found = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
     assert found.stdout.split("\n")[:3] == ["False False", "False False", "200 [5] True True"]
+
+
+def test_what_serve_loads_in_the_background_is_then_frozen_out_of_the_garbage_collectors_view():
+    code = (
+        "import gc\n"
+        "from upload_emulator.app import create_app, emulator_of\n"
+        "from upload_emulator.cli import _load_the_rest\n"
+        "emu = emulator_of(create_app())\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "_load_the_rest(emu)\n"
+        "import sys\n"
+        "assert 'moto' in sys.modules and 'botocore' in sys.modules\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+        "emu.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
