@@ -7,6 +7,7 @@ import gc
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from upload_emulator import __version__, logs
@@ -123,13 +124,24 @@ def _stop_on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _load_the_rest(emu) -> None:
+QUIET_S = 0.2  # how long no request must arrive before the rest loads in the background
+
+
+def _load_the_rest(emu, quiet_s: float = QUIET_S) -> None:
     """What the first upload needs and start-up does not: moto's S3 and botocore's verifier.
 
-    Then everything loaded so far (modules, specs, moto, compiled schemas: about 10 ms of every
-    full garbage collection) is frozen out of the collector's view: it lives as long as the
-    process, and a full collection under load stalls every client of the quick lane at once.
+    It loads at the first quiet moment: importing holds the GIL, and a load run that starts
+    as soon as `serve` answers would otherwise see half a second of requests ten times
+    slower. A first upload before that moment loads them itself (storage is lazy).
+    Then everything loaded so far (modules, specs, moto, compiled schemas: about 10 ms of
+    every full garbage collection) is frozen out of the collector's view: it lives as long as
+    the process, and a full collection under load stalls every client of the quick lane.
     """
+    while True:
+        seen = emu.journal.added
+        time.sleep(quiet_s)
+        if emu.journal.added == seen:
+            break
     emu.storage.load()
     import upload_emulator.botocore_signers  # noqa: F401
 

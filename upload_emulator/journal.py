@@ -36,12 +36,14 @@ class Journal:
         # Requests by (vendor, operationId, status) since the last reset, kept past the ring's size
         # (the metrics endpoint reports them).
         self.counts: Counter[tuple[str, str, int]] = Counter()
+        self.added = 0  # entries ever added, resets included: tells a quiet moment from a busy one
 
     def add(self, entry: dict[str, Any]) -> None:
         key = (str(entry.get("vendor")), str(entry.get("operationId") or "-"), int(entry.get("status") or 0))
         with self._lock:
             self._entries.append(entry)
             self.counts[key] += 1
+            self.added += 1
 
     def record(self, details: Callable[[], dict[str, Any]] | None = None, **values: Any) -> None:
         """Add an entry with every standard field (missing ones as None) plus any extras; `details`
