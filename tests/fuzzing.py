@@ -52,10 +52,14 @@ def call_with(case, credentials: dict):
     knows them for real ones and probes without them), except one the case set out to leave
     out or break. A well-formed generated Idempotency-Key is made unique to this call: the
     fuzzer draws the same short keys again with other bodies, a collision it does not model."""
+    _fresh_idempotency_key(case, _mutated(case, credentials))
+    return case.call_and_validate(headers=_credentials_for(case, credentials), checks=CHECKS)
+
+
+def _credentials_for(case, credentials: dict) -> dict:
+    """The credentials to send with `case`: all but those its negative mutations set out to break."""
     mutated = _mutated(case, credentials)
-    headers = {k: v for k, v in credentials.items() if k.lower() not in mutated}
-    _fresh_idempotency_key(case, mutated)
-    return case.call_and_validate(headers=headers, checks=CHECKS)
+    return {k: v for k, v in credentials.items() if k.lower() not in mutated}
 
 
 def _fresh_idempotency_key(case, mutated: frozenset[str] | set[str] = frozenset()) -> None:
@@ -105,15 +109,16 @@ def run_stateful(schema, headers: dict, max_examples: int = 40) -> list[str]:
 
     class Workflow(schema.as_state_machine()):
         def get_call_kwargs(self, case):
-            _fresh_idempotency_key(case)
-            return {"headers": headers}
+            # as call_with: a step whose mutation broke a credential is sent without it
+            _fresh_idempotency_key(case, _mutated(case, headers))
+            return {"headers": _credentials_for(case, headers)}
 
         def after_call(self, response, case):
             calls.append(f"{case.operation.label} {response.status_code}")
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             # The headers are the credentials the run was given: ignored_auth probes without them.
-            case.validate_response(response, checks=CHECKS, headers=headers)
+            case.validate_response(response, checks=CHECKS, headers=_credentials_for(case, headers))
 
     run_state_machine_as_test(
         Workflow,

@@ -397,8 +397,9 @@ def handle(call: Call) -> Response:
         reply = error_reply(call, ApiError(errors.INTERNAL))
         body = _encode(reply)
     if isinstance(body, bytes) or body is None:
-        reply = _strict_check(call, reply, body)
-        body = _encode(reply)
+        checked = _strict_check(call, reply, body)
+        if checked is not reply:  # the spec forbade the reply: the 500 that replaces it
+            reply, body = checked, _encode(checked)
     _finish_idempotency(call, reply, body)
     return respond(call, reply, body)
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from upload_emulator.datafiles import load_yaml
+from upload_emulator.schemas import Compiled, fast_registry_for
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -61,12 +61,12 @@ class Parameter:
     location: str  # path | query | header
     required: bool
     schema: dict
-    validator: Draft202012Validator = field(compare=False, repr=False, default=None)
+    validator: Compiled = field(compare=False, repr=False)
 
     @classmethod
     def of(cls, raw: dict) -> Parameter:
         schema = raw.get("schema", {})
-        return cls(raw["name"], raw["in"], bool(raw.get("required")), schema, Draft202012Validator(schema))
+        return cls(raw["name"], raw["in"], bool(raw.get("required")), schema, Compiled(schema))
 
 
 @dataclass
@@ -104,12 +104,12 @@ class Operation:
         return ("paths", self.path, self.method.lower(), "requestBody", "content", media, "schema")
 
     @cached_property
-    def body_validator(self) -> Draft202012Validator | None:
+    def body_validator(self) -> Compiled | None:
         parts = self._body_schema_parts
         return None if parts is None else self.spec.validator(*parts)
 
     @cached_property
-    def body_discriminator(self) -> tuple[str, dict[str, Draft202012Validator]] | None:
+    def body_discriminator(self) -> tuple[str, dict[str, Compiled]] | None:
         """(property, value → branch validator) when the body is a discriminated oneOf."""
         parts = self._body_schema_parts
         if parts is None:
@@ -136,7 +136,7 @@ class Operation:
         if self.body_validator is not None:
             check_instance(self.body_validator, body)
 
-    def response_validator(self, status: int, media_type: str) -> Draft202012Validator | None:
+    def response_validator(self, status: int, media_type: str) -> Compiled | None:
         """The validator for a documented (status, media type); KeyError when undocumented."""
         for candidate in (str(status), f"{str(status)[0]}XX", "default"):
             if candidate in self.responses:
@@ -165,7 +165,8 @@ class Spec:
         self._registry = Registry().with_resource(
             self.uri, Resource.from_contents(document, default_specification=DRAFT202012)
         )
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Compiled] = {}
+        self._fast_registry: Any = None
         self.operations = self._operations()
 
     @classmethod
@@ -193,13 +194,13 @@ class Spec:
         servers = self.document.get("servers") or [{"url": "/"}]
         return urlsplit(servers[0]["url"]).path.rstrip("/")
 
-    def validator_at(self, pointer: str) -> Draft202012Validator:
+    def validator_at(self, pointer: str) -> Compiled:
         """A validator for the schema at `pointer`, its local `$ref`s inlined: jsonschema follows
         a `$ref` on every call (tens of microseconds each), and this runs on every request."""
         cached = self._validators.get(pointer)
         if cached is None:
             schema = self.inlined({"$ref": f"#{pointer}"})
-            cached = Draft202012Validator(schema, registry=self._registry)
+            cached = Compiled(schema, registry=self._registry, fast_registry=self.fast_registry)
             self._validators[pointer] = cached
         return cached
 
@@ -221,7 +222,13 @@ class Spec:
         siblings = {key: self.inlined(value, chain) for key, value in node.items() if key != "$ref"}
         return {"allOf": [resolved, siblings]} if siblings else resolved
 
-    def validator(self, *parts: str) -> Draft202012Validator:
+    def fast_registry(self) -> Any:
+        """The document for jsonschema-rs's `$ref`s, converted once however many schemas use it."""
+        if self._fast_registry is None:
+            self._fast_registry = fast_registry_for(self.uri, self.document)
+        return self._fast_registry
+
+    def validator(self, *parts: str) -> Compiled:
         return self.validator_at(_pointer(*parts))
 
     def response_headers(self, op: Operation, status: int) -> dict[str, bool]:
@@ -333,8 +340,10 @@ def _each_missing(error: ValidationError) -> list[ValidationError]:
     ] or [error]
 
 
-def check_instance(validator: Draft202012Validator, instance: Any, prefix: str | None = None) -> None:
-    found = list(validator.iter_errors(instance))
+def check_instance(validator: Compiled, instance: Any, prefix: str | None = None) -> None:
+    if validator.passes(instance):
+        return
+    found = list(validator.full.iter_errors(instance))
     error = best_match(found)
     if error is None:
         return
