@@ -10,7 +10,7 @@ import logging
 import time
 from http import HTTPStatus
 
-from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3
@@ -22,6 +22,7 @@ from upload_emulator.settings import Settings
 from upload_emulator.spec import Operation
 from upload_emulator.uploads import S3_MOUNT
 from upload_emulator.vendors import handlers_for
+from upload_emulator.wire import Outgoing, RequestView
 
 log = logging.getLogger("upload_emulator")
 
@@ -96,12 +97,14 @@ def _finish_response(emu: Emulator, response: Response) -> Response:
         template = request.url_rule.rule
         methods = set().union(*(r.methods or () for r in current_app.url_map.iter_rules() if r.rule == template))
         response.headers["Allow"] = ", ".join(sorted(methods))
-    return finish(emu, request, response)
+    finish(emu, request, response)
+    return response
 
 
-def finish(emu: Emulator, req: Request, response: Response) -> Response:
-    """For every answer: the reason phrase S3 and the vendors send (`403 Forbidden`, where werkzeug
-    says `403 FORBIDDEN`), and CORS headers for an allowed browser origin outside the control plane."""
+def finish(emu: Emulator, req: RequestView, response: Response | Outgoing) -> Response | Outgoing:
+    """For every answer (changed in place, and handed back): the reason phrase S3 and the vendors
+    send (`403 Forbidden`, where werkzeug says `403 FORBIDDEN`), and CORS headers for an allowed
+    browser origin outside the control plane."""
     phrase = _PHRASES.get(response.status_code)
     if phrase is not None:  # a status Python does not know keeps werkzeug's wording
         response.status = phrase
@@ -169,7 +172,7 @@ def _guard_control_plane(emu: Emulator):
     return guard_control_plane(emu, request)
 
 
-def guard_control_plane(emu: Emulator, req: Request) -> Response | None:
+def guard_control_plane(emu: Emulator, req: RequestView) -> Response | None:
     """Refuse a foreign Host, a cross-site write or a missing token before the control plane sees it."""
     control = emu.vendors[admin.NAME]
     if not (req.path == control.mount_path or req.path.startswith(control.mount_path + "/")):
@@ -241,7 +244,7 @@ def _unexpected(emu: Emulator, exc: Exception):
     return unexpected(emu, request, exc)
 
 
-def unexpected(emu: Emulator, req: Request, exc: Exception) -> Response:
+def unexpected(emu: Emulator, req: RequestView, exc: Exception) -> Response:
     """A bug outside a vendor pipeline: log it, tell the tests, answer without a traceback."""
     log.exception("unhandled error on %s %s", req.method, req.path)
     emu.record_server_error(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
@@ -276,9 +279,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(lambda response: _finish_response(emu, response))
     if not settings.single_vendor:
         app.add_url_rule("/", endpoint="index", view_func=lambda: _index(emu), methods=["GET"])
-    front = SpecFront(
-        routes, app.wsgi_app, app.request_class, emu, guard=guard_control_plane, finish=finish, unexpected=unexpected
-    )
+    front = SpecFront(routes, app.wsgi_app, emu, guard=guard_control_plane, finish=finish, unexpected=unexpected)
     app.wsgi_app = s3.ConnectionCutter(front)  # type: ignore[method-assign]
     app.may_block = emu.faults.may_delay  # type: ignore[attr-defined]  # read by server.build: see quicklane.py
     return app

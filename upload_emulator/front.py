@@ -20,9 +20,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.routing.exceptions import RoutingException
 
 from upload_emulator import pipeline
+from upload_emulator.wire import Incoming, Outgoing, RequestView
 
 if TYPE_CHECKING:
-    from flask import Request, Response
+    from flask import Response
 
     from upload_emulator.runtime import Emulator, Vendor
     from upload_emulator.spec import Operation
@@ -60,16 +61,14 @@ class SpecFront:
         self,
         routes: SpecRoutes,
         flask_wsgi: Callable,
-        request_class: type[Request],
         emu: Emulator,
         *,
-        guard: Callable[[Emulator, Request], Response | None],
-        finish: Callable[[Emulator, Request, Response], Response],
-        unexpected: Callable[[Emulator, Request, Exception], Response],
+        guard: Callable[[Emulator, RequestView], Response | None],
+        finish: Callable[[Emulator, RequestView, Response | Outgoing], Response | Outgoing],
+        unexpected: Callable[[Emulator, RequestView, Exception], Response],
     ) -> None:
         self.routes = routes
         self.flask_wsgi = flask_wsgi
-        self.request_class = request_class
         self.emu = emu
         self.guard = guard
         self.finish = finish
@@ -78,11 +77,12 @@ class SpecFront:
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "OPTIONS":  # preflights and Allow are Flask's
             return self.flask_wsgi(environ, start_response)
-        request = self.request_class(environ)
+        request = Incoming(environ)
         found = self.routes.match(request.path, request.method)
         if found is None:
             return self.flask_wsgi(environ, start_response)
         vendor, op, path_params = found
+        response: Response | Outgoing | None
         try:
             response = self.guard(self.emu, request)
             if response is None:

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import Request, Response
 from werkzeug.exceptions import ClientDisconnected
 
-from upload_emulator import capacity, errors, requestlog
+from upload_emulator import capacity, errors, requestlog, wire
 from upload_emulator.auth import authenticate as auth_authenticate
 from upload_emulator.auth import check_plan as auth_check_plan
 from upload_emulator.auth import check_scopes, credential_from, select_workspace
@@ -44,6 +43,7 @@ from upload_emulator.spec import (
     parse_json_body,
     response_problems,
 )
+from upload_emulator.wire import Outgoing, RequestView
 from upload_emulator.world import ApiKey, VendorProfile, Workspace
 
 log = logging.getLogger("upload_emulator.requests")
@@ -65,7 +65,7 @@ class Call:
     emu: Emulator
     vendor: Vendor
     op: Operation
-    request: Request
+    request: RequestView
     path_params: dict[str, str]
     request_id: str
     now: datetime
@@ -126,7 +126,7 @@ def apply_faults(call: Call) -> None:
         raise ApiError(kind, code=code, status=rule.status, headers=headers)
 
 
-def charge(emu: Emulator, vendor: Vendor, request: Request, operation_id: str, now: datetime) -> dict[str, str]:
+def charge(emu: Emulator, vendor: Vendor, request: RequestView, operation_id: str, now: datetime) -> dict[str, str]:
     """Count one request against its caller's budget (the credential sent, else the address).
 
     Returns the rate-limit headers to send; raises RATE_LIMITED (with them) past the budget.
@@ -371,7 +371,7 @@ def _outcome(call: Call) -> Reply:
         return error_reply(call, ApiError(errors.INTERNAL))
 
 
-def run(emu: Emulator, vendor: Vendor, op: Operation, request: Request, path_params: dict[str, str]) -> Response:
+def run(emu: Emulator, vendor: Vendor, op: Operation, request: RequestView, path_params: dict[str, str]) -> Outgoing:
     """One spec-routed request, start to finish: the same whether Flask or the front routed it."""
     call = Call(
         emu=emu,
@@ -386,7 +386,7 @@ def run(emu: Emulator, vendor: Vendor, op: Operation, request: Request, path_par
     return handle(call)
 
 
-def handle(call: Call) -> Response:
+def handle(call: Call) -> Outgoing:
     """Steps, handler, encoding, the strict check, then (only then) storing an idempotent reply."""
     call.emu.scheduler.run_due(call.now)  # what the clock made happen, before anyone looks
     reply = _outcome(call)
@@ -414,15 +414,11 @@ def version_echo(profile, request_headers, pinned: str | None = None) -> dict[st
     return {versions.header: echoed} if echoed else {}
 
 
-def respond(call: Call, reply: Reply, body: Any) -> Response:
+def respond(call: Call, reply: Reply, body: Any) -> Outgoing:
     headers = {"X-Request-Id": call.request_id, **call.extra_headers, **reply.headers}
     headers.update(version_echo(call.profile, call.request.headers, call.version))
     if call.replayed is False and call.profile.idempotency is not None:
         headers.setdefault(call.profile.idempotency.replay_header, "false")
-    response = Response(body if body is not None else b"", status=reply.status, headers=headers)
-    if body is not None:
-        response.headers["Content-Type"] = reply.content_type
-    else:
-        response.headers.pop("Content-Type", None)
+    response = wire.response(body, reply.status, headers, reply.content_type)
     requestlog.record(call, reply, body)
     return response

@@ -216,12 +216,13 @@ class QuickLane:
     def serve(self, conn) -> bool:
         """Answer what is buffered on `conn`; False leaves the connection, unread, to a worker."""
         try:
-            conn.socket.setblocking(False)  # the lane never waits: not to read, not to write
+            if conn.socket.gettimeout() != 0:  # back from a worker, or new: a system call, so only then
+                conn.socket.setblocking(False)  # the lane never waits: not to read, not to write
         except OSError:
             conn.close()
             return True
         while True:  # a client may have pipelined several requests
-            found, req = self._classify(conn)
+            found, req, more = self._classify(conn)
             if found == LEFT:
                 self._blocking(conn)
                 return False
@@ -233,30 +234,35 @@ class QuickLane:
                 return True
             if not self._answer(conn, req):  # type: ignore[arg-type]  # TAKEN comes with a request
                 return True
+            if not more:  # the buffer is empty: what comes next, the selector sees arrive
+                self.park(conn)
+                return True
 
     def _blocking(self, conn) -> None:
         """Back to cheroot's blocking socket with its timeout, for a worker or a writer thread."""
         with contextlib.suppress(OSError):
             conn.socket.settimeout(self.server.timeout)
 
-    def _classify(self, conn) -> tuple[str, Request | None]:
+    def _classify(self, conn) -> tuple[str, Request | None, bool]:
+        """What the buffer holds, the request when it is one for this lane, and whether bytes
+        follow it there (a pipelined request: asking the socket again would cost a system call)."""
         if self.may_block():
-            return LEFT, None
+            return LEFT, None, False
         try:
-            data = conn.rfile.peek(1)
+            data = conn.rfile.peek(1)  # what is buffered, else one read of what has arrived
             if not data:
                 try:
                     gone = conn.socket.recv(1, socket.MSG_PEEK) == b""
                 except BlockingIOError:
                     gone = False
-                return (GONE if gone else NOTHING), None
+                return (GONE if gone else NOTHING), None, False
         except OSError:
-            return GONE, None
+            return GONE, None, False
         req = parse(data)
         if req is None:
-            return LEFT, None
+            return LEFT, None, False
         io.BufferedReader.read(conn.rfile, req.size)  # already buffered: takes it without waiting
-        return TAKEN, req
+        return TAKEN, req, len(data) > req.size
 
     def park(self, conn) -> None:
         """Back to the selector until the connection's next request arrives (or it idles out)."""

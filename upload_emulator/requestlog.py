@@ -14,10 +14,9 @@ from upload_emulator.auth import redact
 from upload_emulator.clock import isoformat
 
 if TYPE_CHECKING:
-    from flask import Request
-
     from upload_emulator.pipeline import Call, Reply
     from upload_emulator.runtime import Emulator
+    from upload_emulator.wire import RequestView
 
 log = logging.getLogger("upload_emulator.requests")
 
@@ -48,7 +47,7 @@ def _sample(head: bytes | None) -> str | None:
 
 def note(
     emu: Emulator,
-    request: Request,
+    request: RequestView,
     *,
     vendor: str,
     operation: str,
