@@ -30,11 +30,17 @@ if TYPE_CHECKING:
 
 
 class SpecRoutes:
-    """Every served spec operation's rule, in a URL map of their own."""
+    """Every served spec operation's rule, in a URL map of their own.
+
+    A path with no parameters (the mint's `/scripe/v1/uploads`) is found in a dict first: the
+    URL map would answer the same, since it ranks a fixed segment above a parameter, and
+    anything the dict does not hold exactly (another method, a trailing slash) goes to it.
+    """
 
     def __init__(self) -> None:
         self.map = Map()
         self.operations: dict[str, tuple[Vendor, Operation]] = {}
+        self._fixed: dict[tuple[str, str], tuple[Vendor, Operation]] = {}
         self._adapter = self.map.bind("emulator")  # matching reads only the path and method
 
     def add(self, vendor: Vendor, op: Operation) -> None:
@@ -42,10 +48,19 @@ class SpecRoutes:
         rule = (vendor.mount_path or "") + op.flask_rule
         self.map.add(Rule(rule, endpoint=endpoint, methods=[op.method], strict_slashes=False))
         self.operations[endpoint] = (vendor, op)
+        if "<" not in rule:
+            self._fixed[(rule, op.method)] = (vendor, op)
 
     def match(self, path: str, method: str) -> tuple[Vendor, Operation, dict[str, Any]] | None:
         """The operation `method path` names, or None when Flask should decide (no match,
         another method, a redirect)."""
+        fixed = self._fixed.get((path, method))
+        if fixed is not None:
+            return fixed[0], fixed[1], {}
+        return self.match_by_map(path, method)
+
+    def match_by_map(self, path: str, method: str) -> tuple[Vendor, Operation, dict[str, Any]] | None:
+        """What the URL map alone says (tests hold the dict to it)."""
         try:
             endpoint, args = self._adapter.match(path, method)
         except (HTTPException, RoutingException):

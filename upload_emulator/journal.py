@@ -9,7 +9,10 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from upload_emulator.clock import isoformat
 
 FIELDS = (
     "at",
@@ -47,7 +50,8 @@ class Journal:
 
     def record(self, details: Callable[[], dict[str, Any]] | None = None, **values: Any) -> None:
         """Add an entry with every standard field (missing ones as None) plus any extras; `details`
-        gives more fields, worked out the first time the entry is read."""
+        gives more fields, worked out the first time the entry is read, when an `at` given as a
+        datetime is written out too."""
         entry = {name: values.pop(name, None) for name in FIELDS}
         entry.update(values)
         if details is not None:
@@ -61,6 +65,8 @@ class Journal:
             for entry in found:
                 if _DETAILS in entry:
                     entry.update(entry.pop(_DETAILS)())
+                if isinstance(entry["at"], datetime):
+                    entry["at"] = isoformat(entry["at"])
         return found
 
     def clear(self) -> None:

@@ -71,14 +71,20 @@ class Presigner:
         mint's time). `mint_with_botocore` is the reference it must equal, byte for byte: a
         test compares them over many inputs, and verification stays botocore's.
         """
+        target = urlsplit(url)
+        return self.mint_at(method, target.scheme, target.netloc, target.path, headers, expires_s, now)
+
+    def mint_at(
+        self, method: str, scheme: str, netloc: str, path: str, headers: dict[str, str], expires_s: int, now: datetime
+    ) -> str:
+        """`mint` for a URL already in parts (a minting vendor builds its URL from them)."""
         stamp = now.astimezone(UTC).strftime(SIGV4_TIMESTAMP)
         day = stamp[:8]
         scope = f"{day}/{self.region}/s3/aws4_request"
-        target = urlsplit(url)
         signing = {name.lower(): value for name, value in headers.items()}
         if "host" not in signing:  # as botocore does: the URL's host, without a default port
-            default = {"http": ":80", "https": ":443"}.get(target.scheme, "")
-            signing["host"] = target.netloc.removesuffix(default) if default else target.netloc
+            default = {"http": ":80", "https": ":443"}.get(scheme, "")
+            signing["host"] = netloc.removesuffix(default) if default else netloc
         signed = sorted((name, " ".join(str(value).split())) for name, value in signing.items())
         signed_names = ";".join(name for name, _ in signed)
         canonical_query = (
@@ -89,7 +95,7 @@ class Presigner:
         canonical = "\n".join(
             (
                 method,
-                target.path or "/",
+                path or "/",
                 canonical_query,
                 "".join(f"{name}:{value}\n" for name, value in signed),
                 signed_names,
@@ -98,7 +104,7 @@ class Presigner:
         )
         string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         signature = hmac.new(self._signing_key(day), string_to_sign.encode(), hashlib.sha256).hexdigest()
-        return f"{target.scheme}://{target.netloc}{target.path}?{canonical_query}&X-Amz-Signature={signature}"
+        return f"{scheme}://{netloc}{path}?{canonical_query}&X-Amz-Signature={signature}"
 
     def _quoted(self, value: str) -> str:
         """A query value as SigV4 encodes it; the few values a presigner signs repeat, so they are kept."""

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.datastructures import EnvironHeaders
 
 from upload_emulator.auth import redact
-from upload_emulator.clock import isoformat
 
 if TYPE_CHECKING:
     from upload_emulator.pipeline import Call, Reply
@@ -75,7 +74,7 @@ def note(
     if not journal:
         return
     emu.journal.record(
-        at=isoformat(emu.clock.now()),
+        at=emu.clock.now(),  # written out when read
         method=request.method,
         path=request.path,
         requestBodyBytes=request.content_length or 0,

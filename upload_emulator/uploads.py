@@ -125,14 +125,11 @@ def object_url(record: UploadRecord, *, scheme: str, host: str) -> str:
 
 
 def presign_put(emu: Emulator, record: UploadRecord, *, scheme: str, host: str, ttl_s: int, now: datetime) -> str:
-    """A presigned PUT URL for the record's object, signed for its content type and this host."""
-    return emu.presigner.mint(
-        "PUT",
-        object_url(record, scheme=scheme, host=host),
-        {"Content-Type": record.content_type, "host": host},
-        ttl_s,
-        now,
-    )
+    """A presigned PUT URL for the record's object (`object_url`), signed for its content type and this host."""
+    s3_endpoint(scheme, host)  # refuses a Host that cannot make a URL
+    headers = {"Content-Type": record.content_type, "host": host}
+    path = f"{S3_MOUNT}/{record.bucket}/{quote(record.key, safe='/~')}"
+    return emu.presigner.mint_at("PUT", scheme, host, path, headers, ttl_s, now)
 
 
 def mint(

@@ -53,19 +53,39 @@ class RequestView(Protocol):
     def remote_addr(self) -> str | None: ...
 
 
+class _Headers(EnvironHeaders):
+    """werkzeug's view of the environ's headers, whose `get` and `in` look the key up instead of
+    raising and catching a KeyError for every header a request did not send (most of them)."""
+
+    def get(self, key, default=None, type=None):
+        if type is not None or not isinstance(key, str):
+            return super().get(key, default, type)
+        name = key.upper().replace("-", "_")
+        value = self.environ.get(name if name in _UNPREFIXED else "HTTP_" + name)
+        return default if value is None else value
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None if isinstance(key, str) else super().__contains__(key)
+
+
+_UNPREFIXED = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_UNSET: Any = object()
+
+
 class Incoming:
     """A request read straight from its environ, each field worked out on first read as werkzeug does."""
 
-    __slots__ = ("_args", "_host", "_stream", "environ", "headers", "method", "path")
+    __slots__ = ("_args", "_content_length", "_host", "_stream", "environ", "headers", "method", "path")
 
     def __init__(self, environ: dict) -> None:
         self.environ = environ
         self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
         self.path: str = "/" + _decoded(environ.get("PATH_INFO") or "").lstrip("/")
-        self.headers = EnvironHeaders(environ)
+        self.headers = _Headers(environ)
         self._args: ImmutableMultiDict | None = None
         self._host: str | None = None
         self._stream: IO[bytes] | None = None
+        self._content_length: int | None = _UNSET
 
     @property
     def scheme(self) -> str:
@@ -94,7 +114,9 @@ class Incoming:
 
     @property
     def content_length(self) -> int | None:
-        return get_content_length(self.environ)
+        if self._content_length is _UNSET:
+            self._content_length = get_content_length(self.environ)
+        return self._content_length
 
     @property
     def content_type(self) -> str | None:
@@ -175,10 +197,16 @@ def _checked(value: Any) -> str:
 def response(body: bytes | Iterable[bytes] | None, status: int, headers: dict[str, Any], content_type: str) -> Outgoing:
     """What werkzeug's `Response(body or b"", status, headers)` would be once its Content-Type is set
     to `content_type`, or removed when there is no body: the same headers in the same order."""
+    data = b"" if body is None else body
     sent = HeaderList(headers)
+    if not _ENTITY_NAMES.intersection(name.lower() for name in headers):  # the usual case, in one pass
+        if body is not None:
+            sent.items_.append(("Content-Type", _checked(content_type)))
+        if isinstance(data, bytes):
+            sent.items_.append(("Content-Length", str(len(data))))
+        return Outgoing(data, status, sent)
     if "Content-Type" not in sent:  # where werkzeug puts its default, which `content_type` then replaces
         sent["Content-Type"] = "text/plain; charset=utf-8"
-    data = b"" if body is None else body
     if isinstance(data, bytes):
         sent["Content-Length"] = len(data)
     if body is None:
@@ -186,6 +214,9 @@ def response(body: bytes | Iterable[bytes] | None, status: int, headers: dict[st
     else:
         sent["Content-Type"] = content_type
     return Outgoing(data, status, sent)
+
+
+_ENTITY_NAMES = frozenset({"content-type", "content-length"})
 
 
 class Outgoing:

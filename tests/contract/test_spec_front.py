@@ -110,3 +110,21 @@ def test_no_fixed_path_flask_serves_is_taken_by_another_operation_in_the_front(s
             found = routes.match(rule.rule, method)
             assert found is None or rule.endpoint.endswith("." + found[1].operation_id), (method, rule.rule)
     emulator_of(app).close()
+
+
+@pytest.mark.parametrize("single", [None, "scripe", "ctxfy"])
+def test_a_path_without_parameters_is_found_as_the_url_map_finds_it(single):
+    app = make_app(**({"single_vendor": single} if single else {}))
+    routes = _front(app).routes
+    paths = {rule.rule for rule in routes.map.iter_rules()}
+    paths |= {p + "/" for p in paths} | {p.upper() for p in paths} | {"/" + p for p in paths}
+    checked = 0
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            found, by_map = routes.match(path, method), routes.match_by_map(path, method)
+            assert (found and (found[0].name, found[1].operation_id, found[2])) == (
+                by_map and (by_map[0].name, by_map[1].operation_id, by_map[2])
+            ), (method, path)
+            checked += found is not None
+    assert checked > 20
+    emulator_of(app).close()

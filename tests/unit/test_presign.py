@@ -179,3 +179,19 @@ def test_the_timestamp_format_written_out_is_botocores():
     from upload_emulator.presign import SIGV4_TIMESTAMP
 
     assert SIGV4_TIMESTAMP == BOTOCORES
+
+
+@pytest.mark.parametrize("key", ["ws/upl_1", "a b/c?d#e%f", "caf\u00e9/\U0001f600", "~x/./y"])
+def test_a_minted_put_url_built_from_parts_is_the_one_its_object_url_signs_to(key):
+    from upload_emulator.app import create_app, emulator_of
+    from upload_emulator.state import UploadRecord
+    from upload_emulator.uploads import object_url, presign_put
+
+    emu = emulator_of(create_app())
+    record = UploadRecord("upl_1", "scripe", "ws", "audio/mpeg", 10, NOW, None, "bkt", key)
+    for host in ("127.0.0.1:8080", "localhost", "[::1]:9000"):
+        from_url = emu.presigner.mint(
+            "PUT", object_url(record, scheme="http", host=host), {**CT, "host": host}, 900, NOW
+        )
+        assert presign_put(emu, record, scheme="http", host=host, ttl_s=900, now=NOW) == from_url
+    emu.close()

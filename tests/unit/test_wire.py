@@ -73,6 +73,11 @@ def test_an_incoming_request_reads_every_field_as_werkzeug_does(changes):
         assert getattr(ours, name) == getattr(theirs, name), name
     assert list(ours.args.items(multi=True)) == list(theirs.args.items(multi=True))
     assert dict(ours.headers.items()) == dict(theirs.headers.items())
+    for name in ("Host", "host", "content-type", "Content-Length", "Transfer-Encoding", "X-Missing", "Origin"):
+        assert ours.headers.get(name) == theirs.headers.get(name), name
+        assert ours.headers.get(name, "none") == theirs.headers.get(name, "none"), name
+        assert ours.headers.get(name, type=int) == theirs.headers.get(name, type=int), name
+        assert (name in ours.headers) == (name in theirs.headers), name
     assert ours.stream.read() == theirs.stream.read()
 
 
