@@ -62,8 +62,9 @@ class Clock:
 
 
 def isoformat(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a Z, as the vendors' docs show it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """ISO 8601 in UTC with milliseconds and a Z, as the vendors' docs show it (datetime's own
+    isoformat in UTC ends in +00:00, and cuts to milliseconds as strftime did: in C, and faster)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -80,19 +80,30 @@ def parse(data: bytes) -> Request | None:
     req = Request()
     parser = httptools.HttpRequestParser(req)
     head_size = end + 4
+    length: int | None = None
+    host = False
     try:
         parser.feed_data(data[:head_size])
         if parser.get_http_version() != "1.1" or parser.should_upgrade():
             return None
         req.method = parser.get_method()
-        lengths = [v for n, v in req.headers if n.lower() == b"content-length"]
-        if req.method not in METHODS or len(lengths) > 1:
+        if req.method not in METHODS:
             return None
-        if any(n.lower() in REFUSED_HEADERS for n, _ in req.headers):
-            return None
-        if not any(n.lower() == b"host" for n, _ in req.headers):
+        for name, value in req.headers:  # one pass: what each header says about this lane
+            lower = name.lower()
+            if lower == b"content-length":
+                if length is not None:
+                    return None
+                length = int(value)
+            elif lower == b"host":
+                host = True
+            elif lower == b"connection":
+                req.keep_alive = req.keep_alive and b"close" not in (t.strip() for t in value.lower().split(b","))
+            elif lower in REFUSED_HEADERS:
+                return None
+        if not host:
             return None  # cheroot's own 400 says why
-        size = head_size + (int(lengths[0]) if lengths else 0)
+        size = head_size + (length or 0)
         if len(data) < size:
             return None
         if size > head_size:
@@ -103,8 +114,6 @@ def parse(data: bytes) -> Request | None:
     if not req.complete or not path.startswith(b"/") or b"%" in path or b"#" in req.url:
         return None
     req.size = size
-    tokens = b",".join(v for n, v in req.headers if n.lower() == b"connection").lower().split(b",")
-    req.keep_alive = b"close" not in (t.strip() for t in tokens)
     return req
 
 
@@ -135,10 +144,9 @@ def environ_for(req: Request, conn, server) -> dict:
         "wsgi.version": (1, 0),
     }
     for raw_name, raw_value in req.headers:
-        name = raw_name.decode("latin-1").strip()
-        key = "HTTP_" + name.upper().replace("-", "_")
+        key, joined = _environ_key(raw_name)
         value = raw_value.decode("latin-1")
-        if key in env and raw_name.strip().lower() in _COMMA_JOINED:
+        if joined and key in env:
             value = f"{env[key]}, {value}"
         env[key] = value
     if "HTTP_CONTENT_TYPE" in env:
@@ -148,17 +156,32 @@ def environ_for(req: Request, conn, server) -> dict:
     return env
 
 
+_KEYS: dict[bytes, tuple[str, bool]] = {}
+
+
+def _environ_key(raw_name: bytes) -> tuple[str, bool]:
+    """A header's environ key, and whether repeats of it are joined with commas (as cheroot does).
+    Clients send the same few names again and again, so each is worked out once (at most 1,024)."""
+    found = _KEYS.get(raw_name)
+    if found is None:
+        name = raw_name.decode("latin-1").strip()
+        found = ("HTTP_" + name.upper().replace("-", "_"), raw_name.strip().lower() in _COMMA_JOINED)
+        if len(_KEYS) < 1024:
+            _KEYS[raw_name] = found
+    return found
+
+
 class _Date:
     """The Date header, formatted once a second instead of once a response."""
 
     def __init__(self) -> None:
         self._second = -1
-        self._value = b""
+        self._value = ""
 
-    def __call__(self) -> bytes:
+    def __call__(self) -> str:
         now = int(time.time())  # noqa: TID251  # the wall clock, as cheroot's Date header is
         if now != self._second:
-            self._value = email.utils.formatdate(now, usegmt=True).encode("latin-1")
+            self._value = email.utils.formatdate(now, usegmt=True)
             self._second = now
         return self._value
 
@@ -174,8 +197,10 @@ class Response:
         self.headers = headers
         self.declared: int | None = None
         self.close = False
+        self.names: set[str] = set()
         for name, value in headers:
             lower = name.lower()
+            self.names.add(lower)
             if lower == "content-length":
                 self.declared = int(value)
             elif lower == "connection" and value.strip().lower() == "close":
@@ -190,19 +215,19 @@ class Response:
 
     def head(self, server, keep_alive_wanted: bool) -> bytes:
         self.close = self.close or not keep_alive_wanted or not server.can_add_keepalive_connection
-        names = {name.lower() for name, _ in self.headers}
-        lines = [f"{server.protocol} {self.status}\r\n".encode("latin-1")]
-        lines.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in self.headers)
+        names = self.names
+        lines = [f"{server.protocol} {self.status}\r\n"]
+        lines += [f"{name}: {value}\r\n" for name, value in self.headers]
         if self.chunked:
-            lines.append(b"Transfer-Encoding: chunked\r\n")
+            lines.append("Transfer-Encoding: chunked\r\n")
         if "connection" not in names and self.close:
-            lines.append(b"Connection: close\r\n")
+            lines.append("Connection: close\r\n")
         if "date" not in names:
-            lines.append(b"Date: " + _date() + b"\r\n")
+            lines.append(f"Date: {_date()}\r\n")
         if "server" not in names:
-            lines.append(b"Server: " + server.server_name.encode("latin-1") + b"\r\n")
-        lines.append(b"\r\n")
-        return b"".join(lines)
+            lines.append(f"Server: {server.server_name}\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
 
 
 class QuickLane:

@@ -11,6 +11,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ class RateLimitProfile:
         return self.limit, "*"
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):  # made on every counted request: a tuple is made faster than a frozen dataclass
     allowed: bool
     remaining: int
     reset_s: int

@@ -99,7 +99,8 @@ class Incoming:
     def args(self) -> ImmutableMultiDict:
         if self._args is None:
             query = self.environ.get("QUERY_STRING", "").encode("latin1").decode()
-            self._args = ImmutableMultiDict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
+            pairs = parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote") if query else ()
+            self._args = ImmutableMultiDict(pairs)
         return self._args
 
     @property

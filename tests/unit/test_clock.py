@@ -43,3 +43,18 @@ def test_reset_returns_to_real_time():
 def test_isoformat_is_utc_with_milliseconds_and_z():
     moment = parse_iso("2026-05-15T08:36:00.123456Z")
     assert isoformat(moment) == "2026-05-15T08:36:00.123Z"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_isoformat_writes_what_the_strftime_recipe_wrote_in_any_zone(seed):
+    import random
+    from datetime import UTC, datetime, timezone
+
+    rng = random.Random(seed)
+    for _ in range(200):
+        zone = timezone(timedelta(minutes=rng.randint(-14 * 60, 14 * 60)))
+        moment = datetime(rng.randint(1000, 9998), 1, 1, tzinfo=zone) + timedelta(
+            seconds=rng.randint(0, 364 * 86400), microseconds=rng.randint(0, 999_999)
+        )
+        utc = moment.astimezone(UTC)
+        assert isoformat(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
