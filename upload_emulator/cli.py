@@ -106,6 +106,7 @@ def serve(args: argparse.Namespace) -> int:
     except (ServerError, SettingsError, ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     print(banner(app, settings, bound_port(server)), flush=True)
+    gc.freeze()  # what start-up made lives as long as the process: no full collection need walk it again
     # moto and botocore (a third of start-up) load while the server already answers
     threading.Thread(target=_load_the_rest, args=(emulator_of(app),), name="upload-emulator-load", daemon=True).start()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)

@@ -63,3 +63,18 @@ def test_the_background_load_waits_for_a_quiet_moment_so_a_busy_start_is_not_slo
         "emu.close()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_what_serve_made_at_start_up_is_frozen_before_it_answers_anything():
+    code = (
+        "import gc\n"
+        "from upload_emulator import cli, server\n"
+        "seen = []\n"
+        "def serving(self):\n"
+        "    seen.append(gc.get_freeze_count())\n"
+        "    raise KeyboardInterrupt\n"
+        "server._Server.serve = serving\n"
+        "assert cli.main(['serve', '--port', '0', '--log-level', 'WARNING']) == 0\n"
+        "assert seen and seen[0] > 10_000, seen\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, capture_output=True)
