@@ -73,9 +73,23 @@ class Request:
 
 
 def parse(data: bytes) -> Request | None:
-    """The first request in `data` when it is complete and plain enough for the quick lane."""
+    """The first request in `data` when it is complete and plain enough for the quick lane.
+
+    One empty line before it is skipped, as cheroot does (RFC 9112 2.2): its own chunked
+    reader leaves the CRLF that ends a chunked body in the buffer.
+    """
+    skipped = 2 if data.startswith(b"\r\n") else 0
+    req = _parse(data[skipped:] if skipped else data)
+    if req is not None:
+        req.size += skipped
+    return req
+
+
+def _parse(data: bytes) -> Request | None:
     end = data.find(b"\r\n\r\n")
     if end < 0 or b"\n " in data[:end] or b"\n\t" in data[:end]:  # incomplete, or obsolete line folding
+        return None
+    if data.startswith(b"\r\n"):  # llhttp would skip this one too; cheroot answers it
         return None
     req = Request()
     parser = httptools.HttpRequestParser(req)
@@ -239,12 +253,17 @@ class QuickLane:
         self.answered = 0  # requests this lane answered (tests and benchmarks read it)
 
     def serve(self, conn) -> bool:
-        """Answer what is buffered on `conn`; False leaves the connection, unread, to a worker."""
+        """Answer what is buffered on `conn`; False leaves the connection, unread, to a worker.
+
+        A connection the lane keeps stays registered with the selector between its requests
+        (`conn.watched`): the selector loop hands it straight back here (server.py), and it
+        leaves the selector only when it is closed or handed to another thread (`_release`).
+        """
         try:
             if conn.socket.gettimeout() != 0:  # back from a worker, or new: a system call, so only then
                 conn.socket.setblocking(False)  # the lane never waits: not to read, not to write
         except OSError:
-            conn.close()
+            self._drop(conn)
             return True
         while True:  # a client may have pipelined several requests
             found, req, more = self._classify(conn)
@@ -252,7 +271,7 @@ class QuickLane:
                 self._blocking(conn)
                 return False
             if found == GONE:
-                conn.close()
+                self._drop(conn)
                 return True
             if found == NOTHING:
                 self.park(conn)
@@ -265,8 +284,20 @@ class QuickLane:
 
     def _blocking(self, conn) -> None:
         """Back to cheroot's blocking socket with its timeout, for a worker or a writer thread."""
+        self._release(conn)
         with contextlib.suppress(OSError):
             conn.socket.settimeout(self.server.timeout)
+
+    def _release(self, conn) -> None:
+        """Out of the selector, before the connection is closed or another thread takes it."""
+        if getattr(conn, "watched", False):
+            conn.watched = False
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.server._connections._selector.unregister(conn.socket.fileno())
+
+    def _drop(self, conn) -> None:
+        self._release(conn)
+        conn.close()
 
     def _classify(self, conn) -> tuple[str, Request | None, bool]:
         """What the buffer holds, the request when it is one for this lane, and whether bytes
@@ -293,12 +324,19 @@ class QuickLane:
         """Back to the selector until the connection's next request arrives (or it idles out)."""
         server = self.server
         if not server.ready:
-            conn.close()
+            self._drop(conn)
             return
         conn.last_used = time.time()  # noqa: TID251  # cheroot's idle clock, not the emulator's
+        if getattr(conn, "watched", False):
+            return  # still registered
+        # Marked before it is registered: a worker thread parks connections too, and the selector
+        # may see this one ready at once; a mark set after would let it unregister a connection
+        # this lane then believes registered, which nobody would ever serve again.
+        conn.watched = True
         try:
             server._connections._selector.register(conn.socket.fileno(), selectors.EVENT_READ, data=conn)
         except (OSError, ValueError, KeyError):
+            conn.watched = False
             conn.close()
 
     def _answer(self, conn, req: Request) -> bool:
@@ -312,7 +350,7 @@ class QuickLane:
         try:
             result = self.server.wsgi_app(environ_for(req, conn, self.server), start_response)
         except OSError:  # the app dropped the connection on purpose (an injected connection cut)
-            conn.close()
+            self._drop(conn)
             return False
         except Exception:
             log.exception("the app failed outside its own error handling")
@@ -329,13 +367,13 @@ class QuickLane:
             body = b"".join(result)
         except Exception:
             log.exception("the app's response body failed")
-            conn.close()
+            self._drop(conn)
             return False
         finally:
             _close(result)
         if len(body) != expected:
             log.error("the app declared %s bytes and produced %s", expected, len(body))
-            conn.close()
+            self._drop(conn)
             return False
         return self._send(conn, head + body, response.close)
 
@@ -346,13 +384,13 @@ class QuickLane:
         except BlockingIOError:
             sent = 0
         except OSError:
-            conn.close()
+            self._drop(conn)
             return False
         if sent < len(data):  # the client is not reading: finish in a thread, never stall the lane
             self._start(self._finish, conn, data[sent:], close)
             return False
         if close:
-            conn.close()
+            self._drop(conn)
             return False
         return True
 
@@ -400,9 +438,9 @@ class QuickLane:
         else:
             self.server.put_conn(conn)
 
-    @staticmethod
-    def _start(target, *args) -> None:
-        threading.Thread(target=target, args=args, name="upload-emulator-writer", daemon=True).start()
+    def _start(self, target, conn, *args) -> None:
+        self._release(conn)
+        threading.Thread(target=target, args=(conn, *args), name="upload-emulator-writer", daemon=True).start()
 
 
 def _close(result) -> None:

@@ -166,6 +166,7 @@ class _Connection(HTTPConnection):
     """
 
     RequestHandlerClass = _Request
+    watched = False  # registered with the selector while the quick lane keeps it (quicklane.py)
 
     def __init__(self, server, sock, makefile=None) -> None:
         self.meter = Meter(sock)
@@ -231,6 +232,8 @@ class _Server(Server):
         run, accept = manager.run, manager._from_server_socket
         manager.run = lambda interval: self._run_connections(run, interval)
         manager._from_server_socket = lambda listener: self._accept(accept, listener)
+        if self.quick is not None:
+            manager._run = lambda interval: self._select_loop(manager, interval)
         self.watchdog.start()
 
     def stop(self) -> None:
@@ -272,6 +275,34 @@ class _Server(Server):
         if self.ready:
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self._connections._selector.register(listener.fileno(), selectors.EVENT_READ, data=self)  # type: ignore[attr-defined]
+
+    def _select_loop(self, manager, interval: float) -> None:
+        """cheroot's selector loop (its ConnectionManager._run), but a connection the quick lane
+        keeps stays registered between requests and goes straight back to it: no unregister
+        and register again, two system calls per request."""
+        selector = manager._selector
+        last_expiry = time.time()  # noqa: TID251  # cheroot's idle clock, not the emulator's
+        while not manager._stop_requested:
+            try:
+                ready = selector.select(timeout=interval)
+            except OSError:
+                manager._remove_invalid_sockets()
+                continue
+            for fd, conn in ready:
+                if conn is self:
+                    new = manager._from_server_socket(self.socket)
+                    if new is not None:
+                        self.process_conn(new)
+                elif conn.watched:
+                    if not self.quick.serve(conn):  # type: ignore[union-attr]  # set when this loop runs
+                        Server.process_conn(self, conn)  # the lane left it to a worker
+                else:
+                    selector.unregister(fd)
+                    self.process_conn(conn)
+            now = time.time()  # noqa: TID251
+            if now - last_expiry > interval:
+                manager._expire(threshold=now - self.timeout)
+                last_expiry = now
 
     def _run_connections(self, run, interval) -> None:
         while True:

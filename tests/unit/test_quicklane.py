@@ -48,6 +48,12 @@ def test_anything_less_plain_is_left_unread_for_cheroot(raw):
     assert parse(raw) is None
 
 
+def test_one_empty_line_before_a_request_is_skipped_as_cheroot_skips_it():
+    req = parse(b"\r\n" + PLAIN)
+    assert req is not None and req.size == len(PLAIN) + 2 and req.body == b"hello"
+    assert parse(b"\r\n\r\n" + PLAIN) is None  # more than one: cheroot's own answer
+
+
 def test_connection_close_in_any_case_or_list_ends_keep_alive():
     assert not parse(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Close\r\n\r\n").keep_alive
 
@@ -225,3 +231,58 @@ def test_while_a_delay_fault_is_armed_requests_go_to_workers_so_one_sleeper_hold
         thread.join()
         assert not emu.faults.may_delay()  # its one use is spent: plain requests are quick again
         assert live.server.quick.answered == answered_before + 1
+
+
+def test_a_kept_alive_client_stays_registered_with_the_selector_between_its_requests():
+    seen: list = []
+    with LiveServer(_recording_app(seen)) as live:
+        selector = live.server._connections._selector
+        calls: list[str] = []
+        register, unregister = selector.register, selector.unregister
+        selector.register = lambda *a, **k: (calls.append("register"), register(*a, **k))[1]
+        selector.unregister = lambda *a, **k: (calls.append("unregister"), unregister(*a, **k))[1]
+        _client_in_a_loop(live.port, 30)
+        deadline = time.monotonic() + 5
+        while "unregister" not in calls and time.monotonic() < deadline:  # the client has gone: noticed
+            time.sleep(0.01)
+        chunked = b"POST /v1/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:  # one for a worker, then back
+            for raw in (b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n", chunked, b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n"):
+                sock.sendall(raw)
+                answer = b""
+                while b"answer to " not in answer:
+                    answer += sock.recv(65536)
+    assert len(seen) == 33 and live.server.quick.answered >= 31  # /b follows a chunked body's final CRLF
+    assert calls[:2] == ["register", "unregister"]  # 30 requests, registered once, released once when gone
+
+
+def test_a_connection_passed_between_workers_and_the_lane_is_never_lost():
+    """A worker parks a connection whose next request is already buffered; the selector may see
+    it ready at once. Requests that alternate between a worker (chunked) and the lane, each sent
+    before the last answer is read, must all be answered."""
+    seen: list = []
+    chunked = b"POST /v1/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    plain = b"GET /v1/y HTTP/1.1\r\nHost: h\r\n\r\n"
+    rounds = 150
+    with (
+        LiveServer(_recording_app(seen)) as live,
+        socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock,
+    ):
+        selector = live.server._connections._selector
+        register = selector.register
+
+        def slow_register(*args, **kwargs):  # widens the moment after a worker registers: the selector runs
+            found = register(*args, **kwargs)
+            if threading.current_thread().name != "upload-emulator":
+                time.sleep(0.002)
+            return found
+
+        selector.register = slow_register
+        answered = 0
+        for _ in range(rounds):
+            sock.sendall(chunked + plain)
+            answer = b""
+            while answer.count(b"answer to ") < 2:
+                answer += sock.recv(65536)  # a lost connection times out here
+            answered += 2
+    assert answered == len(seen) == 2 * rounds
