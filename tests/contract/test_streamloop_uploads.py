@@ -15,6 +15,8 @@ from support import (
     assert_problem,
 )
 
+from upload_emulator.s3 import objects as s3_objects
+
 V = "streamloop"
 
 
@@ -249,14 +251,14 @@ def test_a_put_racing_with_complete_never_costs_the_completed_upload_its_bytes(s
     upload = streamloop.uploaded(b"first bytes")
     record = emu.uploads.get(upload["id"])
     url = streamloop.upload_url(upload["id"]).json
-    real_stage = emu.storage.stage
+    real_stage = s3_objects.stage
 
     def stage_then_lose_the_race(chunks, size):
         staged = real_stage(chunks, size)
         assert streamloop.complete(upload["id"]).status_code == 200  # completes while the PUT is in flight
         return staged
 
-    monkeypatch.setattr(emu.storage, "stage", stage_then_lose_the_race)
+    monkeypatch.setattr(s3_objects, "stage", stage_then_lose_the_race)
     late = streamloop.put(url, b"second bytes!")
     assert late.status_code == 403
     assert b"".join(emu.storage.iter_content(record.bucket, record.key)) == b"first bytes"

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from upload_emulator.storage import BodyTooShort, ObjectStorage
+from upload_emulator.spool import BodyTooShort, stage
+from upload_emulator.storage import ObjectStorage
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def test_bytes_are_not_stored_for_an_upload_that_was_used_meanwhile():
 
 
 def test_an_assembly_takes_ranges_in_order_and_a_cut_range_leaves_it_as_it_was():
-    from upload_emulator.storage import Assembly, BodyTooShort
+    from upload_emulator.spool import Assembly, BodyTooShort
 
     data = bytes(range(256)) * 1000
     assembly = Assembly()
@@ -102,7 +103,7 @@ def test_stored_objects_hold_no_open_file_so_a_long_run_cannot_run_out_of_descri
     before = process.num_fds()
     body = os.urandom(2 * 1024 * 1024 + 1)  # past the in-memory spool: these live on disk
     for n in range(60):
-        storage.commit("fds", f"k{n}", storage.stage(iter([body]), len(body)), "application/octet-stream")
+        storage.commit("fds", f"k{n}", stage(iter([body]), len(body)), "application/octet-stream")
     assert process.num_fds() - before < 5
     assert b"".join(storage.iter_content("fds", "k59")) == body
     assert b"".join(storage.iter_content("fds", "k3", start=5, end=9)) == body[5:10]
@@ -123,7 +124,7 @@ def test_deleted_and_reset_objects_are_freed_not_kept_by_moto():
     storage.ensure_bucket("mem")
     before = len(FakeKey.instances_tracked)
     for n in range(20):
-        storage.commit("mem", f"k{n}", storage.stage(iter([b"x" * 100]), 100), "text/plain")
+        storage.commit("mem", f"k{n}", stage(iter([b"x" * 100]), 100), "text/plain")
     refs = [weakref.ref(storage._find("mem", f"k{n}")) for n in range(20)]
     assert len(FakeKey.instances_tracked) == before  # moto's class-wide list does not grow
     storage.delete("mem", "k0")
@@ -136,7 +137,7 @@ def test_deleted_and_reset_objects_are_freed_not_kept_by_moto():
 def test_an_abandoned_assembly_leaves_no_file_behind():
     import gc
 
-    from upload_emulator.storage import Assembly
+    from upload_emulator.spool import Assembly
 
     assembly = Assembly()
     assembly.append(iter([b"partial"]), 7)
@@ -164,7 +165,8 @@ def test_a_reset_empties_every_bucket_at_once_and_hands_the_freeing_to_later(sto
 
 
 KEPT_TO_THE_END = """
-from upload_emulator.storage import Assembly, ObjectStorage
+from upload_emulator.spool import Assembly
+from upload_emulator.storage import ObjectStorage
 import secrets
 half_done = Assembly()
 half_done.append(iter([b"x" * 1000]), 1000)

@@ -23,8 +23,8 @@ from upload_emulator.s3.call import (
     open_read,
     raw_target,
 )
+from upload_emulator.spool import BODY_CUT_SHORT, stage
 from upload_emulator.state import REDEEMED, REMOVED
-from upload_emulator.storage import BODY_CUT_SHORT
 
 
 def put_object(bucket: str, key: str) -> Response:
@@ -53,7 +53,7 @@ def put_object(bucket: str, key: str) -> Response:
             cap = record.max_size_bytes
             raise ApiError(errors.ENTITY_TOO_LARGE, extra={"ProposedSize": size, "MaxSizeAllowed": cap})
         expected_md5 = _content_md5(request.headers.get("Content-MD5"))
-        staged = emu.storage.stage(iter(lambda: stream.read(READ_CHUNK), b""), size)
+        staged = stage(iter(lambda: stream.read(READ_CHUNK), b""), size)
         if expected_md5 is not None and expected_md5 != staged.md5_hex:
             staged.discard()
             raise ApiError(

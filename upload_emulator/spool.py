@@ -1,0 +1,271 @@
+"""A body while it arrives: hashed on helper threads, and spooled to memory, then to a file.
+
+A PUT body (or one of Adclear's ranges) arrives as chunks. Each is hashed (MD5 for the ETag,
+SHA-256 for the record) and written to a spool that spills to a temporary file past
+SPOOL_BYTES, so a 1 GiB body never sits in memory; the file is written with direct I/O where
+that pays (`filewriter.py`). A body becomes a stored object only once it is complete
+(`ObjectStorage.commit`); one cut short, or refused, is discarded and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import queue
+import tempfile
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import ClientDisconnected
+
+from upload_emulator.filewriter import FileWriter
+
+SPOOL_BYTES = 1024 * 1024
+
+
+class _BodyWorkers:
+    """A body's MD5, its SHA-256 and its write to disk, each on a helper thread of its own.
+
+    The request thread only reads the socket and hands each chunk on. hashlib releases the
+    GIL on large buffers and so does a file write, so the three overlap each other and the
+    reading: MD5 (about 600 MB/s here; SHA-256, with the CPU's SHA instructions, over twice
+    that) sets the pace on one core while the rest share the other. Each queue holds at most
+    a few chunks, so memory stays bounded; a failed write (a full disk) stops the upload.
+    """
+
+    def __init__(self, write: Callable[[bytes], Any], md5=None, sha256=None) -> None:
+        # Started from copies of earlier hashes, it continues them (an object built in ranges).
+        self._md5 = md5 or hashlib.md5(usedforsecurity=False)
+        self._sha = sha256 or hashlib.sha256()
+        self._lanes = [_Lane(self._md5.update), _Lane(self._sha.update), _Lane(write)]
+
+    def feed(self, chunk: bytes) -> None:
+        for lane in self._lanes:
+            lane.put(chunk)
+
+    def finish(self) -> tuple[str, str]:
+        md5, sha = self.finish_hashes()
+        return md5.hexdigest(), sha.hexdigest()
+
+    def finish_hashes(self) -> tuple:
+        """The hash objects themselves (to continue with the next range), once all is written."""
+        for lane in self._lanes:
+            lane.stop()
+        return self._md5, self._sha
+
+    def abandon(self) -> None:
+        """Stop every lane and wait for it, so nothing writes after the caller cleans up."""
+        for lane in self._lanes:
+            lane.stop(raising=False)
+
+
+class _Lane:
+    """One piece of work done on each chunk, in order, on its own thread."""
+
+    def __init__(self, work: Callable[[bytes], Any]) -> None:
+        self.work = work
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self.thread = threading.Thread(target=self._run, name="upload-body", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.work(chunk)
+                except BaseException as exc:  # handed to the request thread at its next step
+                    self.error = exc
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def stop(self, raising: bool = True) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if raising and self.error is not None:
+            raise self.error
+
+
+def _removed_with(owner: object, file: Any, path: str) -> weakref.finalize:
+    """Close `file` and remove `path` when `owner` is freed, or else when the process exits: an
+    emulator that is never closed (a test's, a killed server's reset) leaves no temp file."""
+    return weakref.finalize(owner, _close_and_remove, file, path)
+
+
+def _close_and_remove(file: Any, path: str) -> None:
+    if file is not None:
+        file.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+class DiskBody:
+    """A stored object's bytes in a file on disk that is open only while it is being read.
+
+    moto keeps each object's buffer for as long as the object lives; an open file per object
+    ran a long-lived server out of descriptors after about a thousand large uploads. This
+    buffer holds a path instead: every read opens, reads and closes. `close` removes the
+    file, so deleting an object or resetting gives the disk back too.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.closed = False
+        self._position = 0
+        self._remove = _removed_with(self, None, path)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._position = offset if whence == 0 else self._position + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read of a closed object body")
+        with open(self.path, "rb") as file:
+            file.seek(self._position)
+            data = file.read(size)
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._remove()
+
+
+class _Spool:
+    """Bytes in memory up to SPOOL_BYTES, then in a named file (so it can become a DiskBody)."""
+
+    def __init__(self) -> None:
+        self._memory: io.BytesIO | None = io.BytesIO()
+        self._file: Any = None
+        self.path: str | None = None
+        self._remove: weakref.finalize | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._memory is not None and self._memory.tell() + len(data) > SPOOL_BYTES:
+            fd, self.path = tempfile.mkstemp(prefix="upload-emulator-")
+            os.close(fd)
+            self._file = FileWriter(self.path)
+            self._remove = _removed_with(self, self._file, self.path)
+            self._file.write(self._memory.getbuffer())
+            self._memory = None
+        (self._memory if self._memory is not None else self._file).write(data)
+
+    def body(self) -> Any:
+        """The finished bytes as an object buffer: in memory, or a DiskBody with no open file."""
+        if self._memory is not None:
+            self._memory.seek(0)
+            return self._memory
+        self._file.finish()
+        if self._remove is not None:
+            self._remove.detach()  # the DiskBody owns the file now
+        return DiskBody(self.path or "")
+
+    def discard(self) -> None:
+        if self._remove is not None:
+            self._remove()
+        self._memory = None
+
+
+@dataclass
+class Staged:
+    """A complete body waiting to become an object (or to be discarded)."""
+
+    spool: Any  # a buffer moto can seek and read: BytesIO or DiskBody
+    size: int
+    md5_hex: str
+    sha256_hex: str
+
+    def discard(self) -> None:
+        self.spool.close()
+
+
+class Assembly:
+    """An object built from ranges that arrive in order (Adclear's chunks), on disk, hashed as they come.
+
+    Each `append` is all or nothing: a range cut short leaves the file and the hashes as they
+    were, so a client resumes from `size`. `staged()` hands the finished body to `commit`.
+    """
+
+    def __init__(self) -> None:
+        fd, self._path = tempfile.mkstemp(prefix="upload-emulator-")
+        os.close(fd)  # each range opens it to append (FileWriter); a DiskBody once complete
+        self._remove = _removed_with(self, None, self._path)  # an upload abandoned mid-way
+        self._md5, self._sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+        self.size = 0
+
+    def append(self, chunks: Iterable[bytes], expected: int, skip: int = 0) -> None:
+        """Take exactly `expected` bytes; the first `skip` of them are already held and dropped."""
+        writer = FileWriter(self._path, self.size)
+        hasher = _BodyWorkers(writer.write, self._md5.copy(), self._sha.copy())
+        seen = written = 0
+        try:
+            for chunk in chunks:
+                keep = chunk[max(0, skip - seen) :]
+                seen += len(chunk)
+                if keep:
+                    hasher.feed(keep)
+                    written += len(keep)
+            if seen != expected:
+                raise BodyTooShort(f"received {seen} of {expected} bytes")
+            md5, sha = hasher.finish_hashes()
+            writer.finish()
+        except BaseException:
+            hasher.abandon()
+            writer.close()
+            os.truncate(self._path, self.size)
+            raise
+        self._md5, self._sha = md5, sha
+        self.size += written
+
+    def staged(self) -> Staged:
+        """The finished file, handed over: from here on the DiskBody owns (and removes) it."""
+        self._remove.detach()
+        path, self._path = self._path, ""
+        return Staged(DiskBody(path), self.size, self._md5.hexdigest(), self._sha.hexdigest())
+
+    def discard(self) -> None:
+        self._remove()
+        self._path = ""
+
+
+class BodyTooShort(Exception):
+    """The client stopped sending before Content-Length bytes arrived."""
+
+
+# Everything that means "the body did not arrive as framed": short, the client gone (cleanly or
+# by a reset), or chunked framing the server could not decode (cheroot raises ValueError).
+BODY_CUT_SHORT = (BodyTooShort, ClientDisconnected, ConnectionError, ValueError)
+
+
+def stage(chunks: Iterable[bytes], expected_size: int) -> Staged:
+    """Spool and hash exactly `expected_size` bytes; BodyTooShort (or any error) leaves nothing."""
+    spool = _Spool()
+    hasher = _BodyWorkers(spool.write)
+    size = 0
+    try:
+        for chunk in chunks:
+            hasher.feed(chunk)
+            size += len(chunk)
+        md5_hex, sha256_hex = hasher.finish()
+        if size != expected_size:
+            raise BodyTooShort(f"received {size} of {expected_size} bytes")
+        body = spool.body()
+    except BaseException:
+        hasher.abandon()
+        spool.discard()
+        raise
+    return Staged(body, size, md5_hex, sha256_hex)
