@@ -16,10 +16,12 @@ and for every later file of the process when the disk was the reason.
 
 from __future__ import annotations
 
+import ctypes
 import logging
-import mmap
 import os
 import time
+
+from upload_emulator.buffers import BufferPool
 
 log = logging.getLogger("upload_emulator.storage")
 
@@ -29,6 +31,7 @@ SLOW_DIRECT_RATE = 400e6  # bytes/s: a disk slower than this for direct writes g
 MEASURED_BYTES = 64 * 1024 * 1024  # direct writes timed before the rate is judged
 
 _direct_usable = hasattr(os, "O_DIRECT")  # until a disk proves too slow for it
+_buffers = BufferPool(BUFFER_BYTES, keep=4)  # one per upload being written at once, kept (buffers.py)
 
 
 class FileWriter:
@@ -40,7 +43,7 @@ class FileWriter:
         head = offset % ALIGN
         self._at = offset - head  # the file offset of the buffer's first byte
         self._fd = _open_direct(path) if _direct_usable else None
-        self._buffer = mmap.mmap(-1, BUFFER_BYTES) if self._fd is not None else None
+        self._buffer = _buffers.take() if self._fd is not None else None
         self._file = None if self._fd is not None else _open_cached(path, offset)
         self._fill = 0
         self._timed_bytes, self._timed_s = 0, 0.0
@@ -56,6 +59,14 @@ class FileWriter:
 
     def write(self, data) -> None:
         view, taken = memoryview(data), 0
+        if self._fill == 0 and self._buffer is not None and len(view) >= ALIGN and _aligned(view):
+            whole = len(view) - len(view) % ALIGN  # a reused piece buffer (spool.py) goes out as it is
+            try:
+                self._put(view[:whole])
+                taken = whole
+            except OSError:  # refused after all (an alignment this file system wants): the page cache
+                self._to_page_cache()
+            self._judge_rate()
         while taken < len(view):
             if self._buffer is None:
                 self._file.write(view[taken:])  # type: ignore[union-attr]
@@ -87,33 +98,43 @@ class FileWriter:
             os.close(self._fd)
             self._fd = None
         if self._buffer is not None:
-            self._buffer.close()
+            _buffers.give(self._buffer)
             self._buffer = None
         if self._file is not None:
             self._file.close()
             self._file = None
 
     def _flush(self) -> None:
-        started = time.perf_counter()
         try:
             with memoryview(self._buffer) as view:  # type: ignore[arg-type]  # released before the buffer can close
-                os.pwrite(self._fd, view, self._at)  # type: ignore[arg-type]
-        except OSError:  # refused after all (an alignment this file system wants): the page cache
+                self._put(view)
+            self._fill = 0
+        except OSError:  # refused after all: the buffer goes to the page cache, and the rest after it
             self._to_page_cache()
-            return
+        self._judge_rate()
+
+    def _put(self, view: memoryview) -> None:
+        started = time.perf_counter()
+        os.pwrite(self._fd, view, self._at)  # type: ignore[arg-type]
         self._timed_s += time.perf_counter() - started
-        self._timed_bytes += BUFFER_BYTES
-        self._at += BUFFER_BYTES
-        self._fill = 0
-        if self._timed_bytes >= MEASURED_BYTES and self._timed_bytes < SLOW_DIRECT_RATE * self._timed_s:
-            global _direct_usable
-            _direct_usable = False
-            log.warning(
-                "direct writes to %s ran at %.0f MB/s: uploads go through the page cache from now on",
-                os.path.dirname(self.path),
-                self._timed_bytes / self._timed_s / 1e6,
-            )
-            self._to_page_cache()
+        self._timed_bytes += len(view)
+        self._at += len(view)
+
+    def _judge_rate(self) -> None:
+        """Past MEASURED_BYTES, a disk slower than SLOW_DIRECT_RATE sends this file and every later
+        one through the page cache."""
+        if self._fd is None or self._timed_bytes < MEASURED_BYTES:
+            return
+        if self._timed_bytes >= SLOW_DIRECT_RATE * self._timed_s:
+            return
+        global _direct_usable
+        _direct_usable = False
+        log.warning(
+            "direct writes to %s ran at %.0f MB/s: uploads go through the page cache from now on",
+            os.path.dirname(self.path),
+            self._timed_bytes / self._timed_s / 1e6,
+        )
+        self._to_page_cache()
 
     def _to_page_cache(self) -> None:
         """Go on through the page cache from where the direct writes stopped, what is buffered first."""
@@ -122,6 +143,14 @@ class FileWriter:
         self._file = _open_cached(self.path, self._at)
         self._file.write(pending)
         self._fill = 0
+
+
+def _aligned(view: memoryview) -> bool:
+    """Whether a view's memory starts on an ALIGN boundary, as direct I/O wants it."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(view)) % ALIGN == 0
+    except (TypeError, ValueError):  # read-only (a bytes object's), or not contiguous
+        return False
 
 
 def _open_direct(path: str) -> int | None:

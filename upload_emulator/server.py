@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from cheroot import errors as cheroot_errors
 from cheroot.makefile import StreamWriter
-from cheroot.server import HTTPConnection, HTTPRequest
+from cheroot.server import HTTPConnection, HTTPRequest, KnownLengthRFile
 from cheroot.wsgi import Gateway_10, Server
 
 from upload_emulator import capacity
@@ -77,6 +77,12 @@ class _MeteredReader(io.BufferedReader):
         self.bytes_read += len(data)
         return data
 
+    def readinto(self, buffer) -> int:
+        with self.meter.reading():
+            n = super().readinto(buffer)
+        self.bytes_read += n
+        return n
+
     def readline(self, size: int | None = -1) -> bytes:
         if self.meter.phase == HEADERS:  # the watchdog times header lines by the phase alone
             return super().readline(size)
@@ -94,6 +100,19 @@ class _MeteredReader(io.BufferedReader):
         finally:
             with contextlib.suppress(OSError):
                 self.sock.settimeout(timeout)
+
+
+class _KnownLengthRFile(KnownLengthRFile):
+    """cheroot's body of a known length, which also reads into a buffer the caller holds
+    (the spool's reused buffers: `spool.py`), through the metered reader below."""
+
+    def readinto(self, buffer) -> int:
+        if self.remaining == 0:
+            return 0
+        with memoryview(buffer) as view:
+            n = self.rfile.readinto(view[: self.remaining] if len(view) > self.remaining else view)
+        self.remaining -= n
+        return n
 
 
 class _Request(HTTPRequest):
@@ -145,12 +164,14 @@ class _Request(HTTPRequest):
 
 
 class _Gateway(Gateway_10):
-    """WSGI environ plus whether the request found room in its lane."""
+    """WSGI environ plus whether the request found room in its lane, and a body that reads into buffers."""
 
     def get_environ(self):
         env = super().get_environ()
         if self.req.refused:
             env[capacity.REFUSED] = True
+        if type(self.req.rfile) is KnownLengthRFile:  # made in cheroot's respond(), just before this
+            self.req.rfile = env["wsgi.input"] = _KnownLengthRFile(self.req.rfile.rfile, self.req.rfile.remaining)
         return env
 
 

@@ -126,3 +126,36 @@ def test_a_writer_closed_without_finishing_holds_no_descriptor_or_buffer(tmp_pat
         writer.write(b"x" * (ALIGN + 1))
         writer.close()
     assert process.num_fds() == before
+
+
+def test_only_memory_that_starts_on_a_block_boundary_is_written_without_a_copy():
+    import mmap
+
+    from upload_emulator.filewriter import _aligned
+
+    buffer = mmap.mmap(-1, 4 * ALIGN)
+    with memoryview(buffer) as view:
+        assert _aligned(view) and not _aligned(view[1:]) and _aligned(view[ALIGN:])
+    assert not _aligned(memoryview(os.urandom(2 * ALIGN)))  # read-only bytes: copied
+    buffer.close()
+
+
+def test_an_aligned_piece_goes_to_disk_in_one_direct_write(tmp_path, monkeypatch):
+    import mmap
+
+    if not _supports_direct(tmp_path):
+        pytest.skip("this file system takes no direct I/O: the page-cache path is tested above")
+    path = str(tmp_path / "body")
+    open(path, "wb").close()
+    writes: list[int] = []
+    real = os.pwrite
+    monkeypatch.setattr(filewriter.os, "pwrite", lambda fd, data, at: writes.append(len(data)) or real(fd, data, at))
+    piece = mmap.mmap(-1, 1 << 20)
+    piece.write(os.urandom(1 << 20))
+    writer = FileWriter(path)
+    with memoryview(piece) as view:
+        writer.write(view[: (1 << 20) - 5])  # all but the last, unfinished block goes out at once
+    assert writes == [(1 << 20) - ALIGN]
+    writer.finish()
+    assert _read(path) == piece[: (1 << 20) - 5]
+    piece.close()

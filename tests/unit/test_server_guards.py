@@ -6,6 +6,7 @@ import errno
 import http.client
 import io
 import logging
+import os
 import socket
 import threading
 import time
@@ -160,3 +161,24 @@ def test_pipelined_requests_on_one_connection_are_all_answered_in_order():
         while answer.count(b"HTTP/1.1 200") < 3 or not answer.endswith(b"/2"):
             answer += sock.recv(65536)
     assert [part.rsplit(b"\r\n\r\n", 1)[-1] for part in answer.split(b"HTTP/1.1 200")[1:]] == [b"/0", b"/1", b"/2"]
+
+
+def test_a_body_read_into_a_buffer_stops_at_its_length_and_the_next_request_is_intact():
+    got: list[bytes] = []
+
+    def app(environ, start_response):
+        stream, buffer, body = environ["wsgi.input"], bytearray(1 << 20), b""
+        while n := stream.readinto(buffer):  # as the spool reads a large body
+            body += bytes(buffer[:n])
+        got.append(body)
+        start_response("200 OK", [("Content-Length", str(len(body))), ("Content-Type", "text/plain")])
+        return [b"x" * len(body)]
+
+    big = os.urandom(3 * (1 << 20) + 11)  # too large for the quick lane: a worker reads it from the socket
+    head = b"PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big)
+    with LiveServer(app, threads=4) as live, socket.create_connection((live.host, live.port), timeout=5) as sock:
+        sock.sendall(head + big + b"PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nend")
+        answer = b""
+        while answer.count(b"HTTP/1.1 200") < 2 or not answer.endswith(b"xxx"):
+            answer += sock.recv(1 << 20)
+    assert got == [big, b"end"]

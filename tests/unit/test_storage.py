@@ -5,6 +5,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -181,3 +182,121 @@ def test_temp_files_of_objects_still_alive_at_exit_are_removed(tmp_path):
         [sys.executable, "-c", KEPT_TO_THE_END], env={**os.environ, "TMPDIR": str(tmp_path)}, check=True, timeout=60
     )
     assert list(tmp_path.iterdir()) == []
+
+
+class _HeldHash:
+    """A hash whose update waits for the test's word: shows who waits for the hashing."""
+
+    def __init__(self, released: threading.Event) -> None:
+        self._inner, self._released = hashlib.md5(usedforsecurity=False), released
+        self.waited_for_word = False
+
+    def update(self, data) -> None:
+        self.waited_for_word = self._released.wait(10)
+        self._inner.update(data)
+
+    def copy(self):
+        return self
+
+    def hexdigest(self) -> str:
+        return self._inner.hexdigest()
+
+
+def test_a_range_received_whole_is_answered_while_its_hashing_still_runs(monkeypatch):
+    import upload_emulator.spool as spool
+
+    released = threading.Event()
+    held = _HeldHash(released)
+    monkeypatch.setattr(spool.hashlib, "md5", lambda usedforsecurity=True: held)
+    assembly = spool.Assembly()
+    assembly.append(iter([b"first"]), 5)  # returns with the MD5 lane still held
+    assert assembly.size == 5 and not released.is_set()
+    released.set()
+    assembly.append(iter([b" second"]), 7)  # waits for the first range's hashing before its own
+    staged = assembly.staged()
+    assert held.waited_for_word and staged.md5_hex == hashlib.md5(b"first second").hexdigest()
+    staged.discard()
+
+
+def test_a_range_whose_write_fails_after_it_was_counted_fails_the_next_step(monkeypatch):
+    import upload_emulator.spool as spool
+
+    assembly = spool.Assembly()
+    real, failed = spool.FileWriter.finish, []
+
+    def fails_once(self):
+        if not failed:
+            failed.append(self)
+            raise OSError(28, "No space left on device")
+        real(self)
+
+    monkeypatch.setattr(spool.FileWriter, "finish", fails_once)
+    assembly.append(iter([b"counted"]), 7)
+    with pytest.raises(OSError, match="No space"):
+        assembly.append(iter([b"next"]), 4)
+    assembly.discard()
+
+
+class _Trickle:
+    """A body stream that hands out at most `most` bytes a call, with readinto or without it."""
+
+    def __init__(self, data: bytes, most: int, readinto: bool) -> None:
+        self._data, self._at, self._most = data, 0, most
+        if not readinto:
+            self.readinto = None  # type: ignore[assignment]
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._most if size < 0 else min(size, self._most)
+        out = self._data[self._at : self._at + size]
+        self._at += len(out)
+        return out
+
+    def readinto(self, buffer) -> int:
+        out = self.read(len(buffer))
+        buffer[: len(out)] = out
+        return len(out)
+
+
+@pytest.mark.parametrize("readinto", [True, False])
+@pytest.mark.parametrize("extra", [-1, 0, 1, 12_345])
+def test_a_body_read_into_reused_buffers_arrives_whole_with_its_hashes(readinto, extra):
+    from upload_emulator.spool import PIECE_BYTES, RING
+
+    data = os.urandom(RING * PIECE_BYTES + extra)  # more pieces than the ring holds: each buffer is reused
+    staged = stage(_Trickle(data, 300_001, readinto), len(data))
+    staged.spool.seek(0)
+    assert staged.spool.read() == data
+    assert staged.md5_hex == hashlib.md5(data).hexdigest() and staged.sha256_hex == hashlib.sha256(data).hexdigest()
+    staged.discard()
+
+
+def test_a_lane_that_lags_never_sees_its_piece_overwritten_by_the_next_read():
+    import time
+
+    import upload_emulator.spool as spool
+
+    seen: list[bytes] = []
+
+    def slow_copy(view) -> None:
+        time.sleep(0.001)
+        seen.append(bytes(view))  # what the lane got, as it was when the lane came to it
+
+    data = os.urandom(3 * spool.RING * spool.PIECE_BYTES + 7)
+    hasher = spool._BodyWorkers(slow_copy)
+    assert hasher.read_from(_Trickle(data, 1 << 20, True)) == len(data)
+    hasher.finish()
+    assert b"".join(seen) == data
+
+
+def test_an_assembly_range_read_from_a_stream_drops_the_bytes_it_already_holds():
+    from upload_emulator.spool import PIECE_BYTES, Assembly
+
+    data = os.urandom(3 * PIECE_BYTES + 10)
+    assembly = Assembly()
+    assembly.append(_Trickle(data[: 2 * PIECE_BYTES + 5], 1 << 20, True), 2 * PIECE_BYTES + 5)
+    resent = data[PIECE_BYTES:]  # a client resending from an earlier byte: the held part is dropped
+    assembly.append(_Trickle(resent, 1 << 20, True), len(resent), skip=PIECE_BYTES + 5)
+    staged = assembly.staged()
+    staged.spool.seek(0)
+    assert staged.spool.read() == data and staged.md5_hex == hashlib.md5(data).hexdigest()
+    staged.discard()

@@ -15,7 +15,6 @@ from upload_emulator import errors
 from upload_emulator.errors import ApiError
 from upload_emulator.s3.call import (
     DRAIN_LIMIT,
-    READ_CHUNK,
     S3Call,
     current_emulator,
     drain,
@@ -53,7 +52,7 @@ def put_object(bucket: str, key: str) -> Response:
             cap = record.max_size_bytes
             raise ApiError(errors.ENTITY_TOO_LARGE, extra={"ProposedSize": size, "MaxSizeAllowed": cap})
         expected_md5 = _content_md5(request.headers.get("Content-MD5"))
-        staged = stage(iter(lambda: stream.read(READ_CHUNK), b""), size)
+        staged = stage(stream, size)
         if expected_md5 is not None and expected_md5 != staged.md5_hex:
             staged.discard()
             raise ApiError(

@@ -23,7 +23,6 @@ from upload_emulator.state import REMOVED, UPLOADED, UploadRecord
 from upload_emulator.world import ErrorMapping, VendorProfile
 
 VENDOR = "adclear"
-READ_CHUNK = 256 * 1024
 RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+)")
 # Work whose end a test may decide with POST /_emulator/outcomes (e.g. a file that fails its checks).
 OUTCOMES = {"upload": ("completed", "failed")}
@@ -203,7 +202,7 @@ def _append(call: Call, record: UploadRecord, span: int, skip: int) -> None:
     assembly: Assembly = record.extra["assembly"]
     stream = call.request.stream
     try:
-        assembly.append(iter(lambda: stream.read(READ_CHUNK), b""), span, skip=max(0, skip))
+        assembly.append(stream, span, skip=max(0, skip))
     except BODY_CUT_SHORT as short:
         raise ApiError(
             errors.MALFORMED_REQUEST,
