@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable
 import httptools
 from cheroot.server import comma_separated_headers  # type: ignore[attr-defined]
 
+from upload_emulator.wire import AFTER_SEND
+
 log = logging.getLogger("upload_emulator.server")
 
 METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
@@ -347,8 +349,23 @@ class QuickLane:
         def start_response(status, headers, exc_info=None):
             started[:] = [Response(status, headers)]
 
+        environ = environ_for(req, conn, self.server)
+        after: list[Callable[[], object]] = []
+        environ[AFTER_SEND] = after
         try:
-            result = self.server.wsgi_app(environ_for(req, conn, self.server), start_response)
+            return self._run_app(conn, req, environ, start_response, started)
+        finally:  # the answer is on its way (or the connection gone): the app's work for afterwards
+            del environ[AFTER_SEND]  # the app's closures hold the environ: no cycle left for the collector
+            for work in after:
+                try:
+                    work()
+                except Exception:
+                    log.exception("work the app left for after its answer failed")
+            after.clear()
+
+    def _run_app(self, conn, req: Request, environ: dict, start_response, started: list) -> bool:
+        try:
+            result = self.server.wsgi_app(environ, start_response)
         except OSError:  # the app dropped the connection on purpose (an injected connection cut)
             self._drop(conn)
             return False

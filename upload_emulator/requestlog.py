@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from werkzeug.datastructures import EnvironHeaders
 
@@ -44,6 +45,13 @@ def _sample(head: bytes | None) -> str | None:
     return head.decode("utf-8", "replace") if head else None
 
 
+class Finished(NamedTuple):
+    """When an answer was ready: its entry's duration and time, even when it is written later."""
+
+    at_perf: float
+    at: datetime
+
+
 def note(
     emu: Emulator,
     request: RequestView,
@@ -56,12 +64,15 @@ def note(
     started: float,
     journal: bool = True,
     details: Callable[[], dict[str, Any]] | None = None,
+    finished: Finished | None = None,
     **extra: Any,
 ) -> None:
     """The one place a request becomes a log line and (unless `journal` is false) a journal entry:
     spec-routed calls, the S3 endpoint, preflights, the index and routing errors all come here.
-    `details` gives the entry's costly fields when somebody reads it, not on the request path."""
-    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    `details` gives the entry's costly fields when somebody reads it, not on the request path;
+    `finished` says when the answer was ready, for an entry written after it was sent."""
+    ended = finished.at_perf if finished is not None else time.perf_counter()
+    duration_ms = round((ended - started) * 1000, 3)
     fields = {
         "vendor": vendor,
         "operationId": operation,
@@ -74,7 +85,7 @@ def note(
     if not journal:
         return
     emu.journal.record(
-        at=emu.clock.now(),  # written out when read
+        at=finished.at if finished is not None else emu.clock.now(),  # written out when read
         method=request.method,
         path=request.path,
         requestBodyBytes=request.content_length or 0,
@@ -84,7 +95,7 @@ def note(
     )
 
 
-def record(call: Call, reply: Reply, body: Any = None) -> None:
+def record(call: Call, reply: Reply, body: Any = None, finished: Finished | None = None) -> None:
     """A spec-routed call's entry: who called (redacted), what was sent, and an error's answer.
 
     The headers, redacted, and the body samples are worked out when the journal is read: a
@@ -130,6 +141,7 @@ def record(call: Call, reply: Reply, body: Any = None) -> None:
         workspace=call.found_workspace.id if call.found_workspace else None,
         replayed=call.replayed,
         fault=call.fault,
+        finished=finished,
     )
 
 

@@ -23,6 +23,11 @@ from werkzeug.sansio.utils import get_current_url, get_host
 from werkzeug.urls import iri_to_uri  # importing werkzeug.urls also registers its query error handler
 from werkzeug.wsgi import ClosingIterator, get_content_length, get_input_stream
 
+# environ key: a list a server offers for work to run once the answer is on its way. The quick
+# lane offers one (it answers on the thread that runs the app, so the client waits for nothing
+# else); the pipeline puts a call's journal entry and log line there. Absent, the work runs at once.
+AFTER_SEND = "upload_emulator.after_send"
+
 
 class RequestView(Protocol):
     """What the pipeline, its handlers and `finish` read of a request: werkzeug's and `Incoming` both have it."""

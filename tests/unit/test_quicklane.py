@@ -13,6 +13,7 @@ import requests
 from upload_emulator.app import create_app, emulator_of
 from upload_emulator.quicklane import INLINE_RESPONSE_BYTES, parse
 from upload_emulator.server import KEEPALIVE_CONNECTIONS, LiveServer
+from upload_emulator.wire import AFTER_SEND
 
 PLAIN = b"POST /v1/uploads?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
 
@@ -118,8 +119,10 @@ def test_the_app_sees_the_same_environ_and_the_client_the_same_bytes_as_from_che
             answers[quick] = _exchange(live.port, raw)
             assert live.server.quick is None or live.server.quick.answered == len(seen) > 0
         environs[quick] = [
-            {k: v for k, v in env.items() if k not in ("REMOTE_PORT", "SERVER_PORT", "thread")} for env in seen
+            {k: v for k, v in env.items() if k not in ("REMOTE_PORT", "SERVER_PORT", "thread", AFTER_SEND)}
+            for env in seen
         ]
+        assert all((AFTER_SEND in env) is quick for env in seen)  # the one thing only the quick lane offers
     assert environs[True] == environs[False]
     assert answers[True] == answers[False]
     assert answers[True].startswith(b"HTTP/1.1 ")
@@ -286,3 +289,41 @@ def test_a_connection_passed_between_workers_and_the_lane_is_never_lost():
                 answer += sock.recv(65536)  # a lost connection times out here
             answered += 2
     assert answered == len(seen) == 2 * rounds
+
+
+def test_work_the_app_leaves_for_after_its_answer_runs_once_the_answer_is_sent():
+    events: list[str] = []
+
+    def app(environ, start_response):
+        environ[AFTER_SEND].append(lambda: events.append("after"))
+        start_response("200 OK", [("Content-Length", "2"), ("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    with LiveServer(app) as live, socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
+        real_send = live.server.quick._send
+
+        def send(conn, data, close):
+            events.append("sent")
+            return real_send(conn, data, close)
+
+        live.server.quick._send = send
+        for _ in range(2):
+            sock.sendall(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"ok"):
+                answer += sock.recv(65536)
+    assert events == ["sent", "after", "sent", "after"]
+
+
+def test_a_call_the_lane_answered_is_in_the_journal_for_the_next_request_with_its_own_duration():
+    app = create_app()
+    emu = emulator_of(app)
+    auth = {"Authorization": "Bearer scripe_sk_test_acme_full_access"}
+    with LiveServer(app) as live, requests.Session() as http:
+        minted = http.post(f"{live.url}/scripe/v1/uploads", json={"contentType": "text/plain"}, headers=auth)
+        listed = http.get(f"{live.url}/_emulator/requests", params={"operationId": "createUpload"}).json()
+        assert live.server.quick.answered >= 2
+    (entry,) = listed["data"]
+    assert entry["requestId"] == minted.headers["X-Request-Id"] and entry["status"] == 200
+    assert 0 < entry["durationMs"] < 1000
+    emu.close()
