@@ -2,7 +2,7 @@
 
 Written through the page cache, every new GiB of an upload claims a GiB of memory. On a
 virtual machine that hands freed memory back to its host (free page reporting, ballooning:
-CI runners and this project's machines), the first touch of such memory costs the guest
+this project's machines do), the first touch of such memory costs the guest
 about 2.5 s of kernel time per GiB, measured here against 0.2 s for a page just freed and
 1.3 s for MD5 over the same bytes: the spool, not the hashing, set a large PUT's pace.
 Direct I/O (O_DIRECT) writes from one reused, aligned buffer, so no new memory is touched and
