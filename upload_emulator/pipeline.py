@@ -420,18 +420,5 @@ def respond(call: Call, reply: Reply, body: Any) -> Outgoing:
     if call.replayed is False and call.profile.idempotency is not None:
         headers.setdefault(call.profile.idempotency.replay_header, "false")
     response = wire.response(body, reply.status, headers, reply.content_type)
-    journaled = requestlog.Finished(time.perf_counter(), call.emu.clock.now())
-    after = call.request.environ.get(wire.AFTER_SEND)
-    if after is None:
-        requestlog.record(call, reply, body, journaled)
-    else:  # the quick lane sends the answer first: the client's wait ends a journal entry sooner
-        written = call.emu.journal.expect()
-
-        def record_now() -> None:
-            try:
-                requestlog.record(call, reply, body, journaled)
-            finally:
-                written()
-
-        after.append(record_now)
+    requestlog.record_once_sent(call, reply, body)
     return response

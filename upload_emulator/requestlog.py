@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from werkzeug.datastructures import EnvironHeaders
 
 from upload_emulator.auth import redact
+from upload_emulator.wire import AFTER_SEND
 
 if TYPE_CHECKING:
     from upload_emulator.pipeline import Call, Reply
@@ -93,6 +94,26 @@ def note(
         **fields,
         **extra,
     )
+
+
+def record_once_sent(call: Call, reply: Reply, body: Any) -> None:
+    """`record`, after the answer is sent where the server offers that (`wire.AFTER_SEND`: the quick
+    lane), else now. The duration and time are the answer's, taken now; the journal holds its
+    readers until such an entry is written (`Journal.expect`)."""
+    finished = Finished(time.perf_counter(), call.emu.clock.now())
+    after = call.request.environ.get(AFTER_SEND)
+    if after is None:
+        record(call, reply, body, finished)
+        return
+    written = call.emu.journal.expect()
+
+    def record_now() -> None:
+        try:
+            record(call, reply, body, finished)
+        finally:
+            written()
+
+    after.append(record_now)
 
 
 def record(call: Call, reply: Reply, body: Any = None, finished: Finished | None = None) -> None:
