@@ -26,7 +26,6 @@ from werkzeug.exceptions import ClientDisconnected
 
 from upload_emulator.buffers import BufferPool
 from upload_emulator.filewriter import FileWriter
-from upload_emulator.pacing import lower_this_thread, slowest_hash
 
 SPOOL_BYTES = 1024 * 1024
 PIECE_BYTES = 1024 * 1024  # read from a body at a time: each piece costs every lane a hand-off
@@ -41,8 +40,7 @@ class _BodyWorkers:
     The request thread only reads the socket and hands each piece on. hashlib releases the
     GIL on large buffers and so does a file write, so the three overlap each other and the
     reading: MD5 (about 800 MB/s here; SHA-256, with the CPU's SHA instructions, over twice
-    that) sets the pace on one core while the rest share the other, at a lower priority so
-    they do not take its time (`pacing.py`). Each lane holds at most
+    that) sets the pace on one core while the rest share the other. Each lane holds at most
     QUEUED pieces, so memory stays bounded; a failed write (a full disk) stops the upload.
 
     `read_from` reads a stream into a ring of RING reused buffers (readinto, where the stream
@@ -55,12 +53,7 @@ class _BodyWorkers:
         self._md5 = md5 or hashlib.md5(usedforsecurity=False)
         self._sha = sha256 or hashlib.sha256()
         self._done = threading.Condition()  # a lane finished a piece: a buffer may be free again
-        pace = slowest_hash()  # its lane keeps full priority; the others take what it leaves (pacing.py)
-        self._lanes = [
-            _Lane(self._md5.update, self._done, lowered=pace != "md5"),
-            _Lane(self._sha.update, self._done, lowered=pace != "sha256"),
-            _Lane(write, self._done, lowered=True),
-        ]
+        self._lanes = [_Lane(work, self._done) for work in (self._md5.update, self._sha.update, write)]
         self._ring: list[mmap.mmap] = []
         self._fed = 0  # pieces handed to the lanes
         self._last_use: list[int] = []  # per ring buffer, the number of the last piece fed from it
@@ -156,9 +149,8 @@ def _fill(buffer: memoryview, stream, readinto) -> int:
 class _Lane:
     """One piece of work done on each piece, in order, on its own thread; `done` counts them."""
 
-    def __init__(self, work: Callable[[Any], Any], done: threading.Condition, lowered: bool = False) -> None:
+    def __init__(self, work: Callable[[Any], Any], done: threading.Condition) -> None:
         self.work = work
-        self.lowered = lowered  # runs at a lower priority: not the lane that sets the body's pace
         self.error: BaseException | None = None
         self.done = 0
         self._done = done
@@ -171,8 +163,6 @@ class _Lane:
         return self.error is not None
 
     def _run(self) -> None:
-        if self.lowered:
-            lower_this_thread()
         while (chunk := self.queue.get()) is not None:
             if self.error is None:
                 try:
