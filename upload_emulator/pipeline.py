@@ -226,12 +226,16 @@ def read_body(call: Call) -> None:
 
     A raw body (Adclear's chunks) is left in the stream for the handler to read.
     """
-    if not any("json" in media for media in call.op.body_media_types):
+    if not call.op.takes_json:
         return
     cap = call.profile.max_json_body_bytes or call.emu.settings.max_json_body_bytes
     declared = call.request.content_length
     if declared is not None and declared > cap:
         raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is {declared} bytes; the limit is {cap}.")
+    whole = call.request.environ.get(wire.WHOLE_BODY)
+    if whole is not None and declared == len(whole):  # the server holds it all: no stream to read
+        call.raw_body = whole
+        return
     raw = b""
     try:
         while len(raw) <= cap and (chunk := call.request.stream.read(cap + 1 - len(raw))):
@@ -258,7 +262,7 @@ def check_request(call: Call) -> None:
             call.path_params,
             reject_unknown_query=call.profile.validation.reject_unknown_query,
         )
-        if any("json" in media for media in call.op.body_media_types):
+        if call.op.takes_json:
             call.body = parse_json_body(call.op, _body_content_type(call), call.raw_body)
     except RequestInvalid as bad:
         kind_name, code = call.profile.validation.error_for(bad.field, bad.keyword, bad.in_body)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 import httptools
 from cheroot.server import comma_separated_headers  # type: ignore[attr-defined]
 
-from upload_emulator.wire import AFTER_SEND
+from upload_emulator.wire import AFTER_SEND, WHOLE_BODY
 
 log = logging.getLogger("upload_emulator.server")
 
@@ -152,6 +152,7 @@ def environ_for(req: Request, conn, server) -> dict:
         "SERVER_SOFTWARE": server.software,
         "wsgi.errors": sys.stderr,
         "wsgi.input": io.BytesIO(req.body),
+        WHOLE_BODY: req.body,
         "wsgi.input_terminated": False,
         "wsgi.multiprocess": False,
         "wsgi.multithread": True,

@@ -27,6 +27,9 @@ from werkzeug.wsgi import ClosingIterator, get_content_length, get_input_stream
 # lane offers one (it answers on the thread that runs the app, so the client waits for nothing
 # else); the pipeline puts a call's journal entry and log line there. Absent, the work runs at once.
 AFTER_SEND = "upload_emulator.after_send"
+# environ key: the whole body as bytes, where the server has read all of it already (the quick
+# lane: a request it takes has arrived whole). `wsgi.input` still gives the same bytes.
+WHOLE_BODY = "upload_emulator.whole_body"
 
 
 class RequestView(Protocol):

@@ -13,7 +13,7 @@ import requests
 from upload_emulator.app import create_app, emulator_of
 from upload_emulator.quicklane import INLINE_RESPONSE_BYTES, parse
 from upload_emulator.server import KEEPALIVE_CONNECTIONS, LiveServer
-from upload_emulator.wire import AFTER_SEND
+from upload_emulator.wire import AFTER_SEND, WHOLE_BODY
 
 PLAIN = b"POST /v1/uploads?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
 
@@ -119,10 +119,11 @@ def test_the_app_sees_the_same_environ_and_the_client_the_same_bytes_as_from_che
             answers[quick] = _exchange(live.port, raw)
             assert live.server.quick is None or live.server.quick.answered == len(seen) > 0
         environs[quick] = [
-            {k: v for k, v in env.items() if k not in ("REMOTE_PORT", "SERVER_PORT", "thread", AFTER_SEND)}
+            {k: v for k, v in env.items() if k not in ("REMOTE_PORT", "SERVER_PORT", "thread", AFTER_SEND, WHOLE_BODY)}
             for env in seen
         ]
-        assert all((AFTER_SEND in env) is quick for env in seen)  # the one thing only the quick lane offers
+        assert all((AFTER_SEND in env) is quick for env in seen)  # the two things only the quick lane offers
+        assert all(env[WHOLE_BODY] == env["body"] for env in seen) if quick else all(WHOLE_BODY not in e for e in seen)
     assert environs[True] == environs[False]
     assert answers[True] == answers[False]
     assert answers[True].startswith(b"HTTP/1.1 ")
