@@ -44,7 +44,10 @@ class Journal:
         self.counts: Counter[tuple[str, str, int]] = Counter()
         self.added = 0  # entries ever added, resets included: tells a quiet moment from a busy one
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: dict[str, Any], details: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Add an entry as it is (`record` fills in the standard fields); `details` as in `record`."""
+        if details is not None:
+            entry[_DETAILS] = details
         key = (str(entry.get("vendor")), str(entry.get("operationId") or "-"), int(entry.get("status") or 0))
         with self._lock:
             self._entries.append(entry)
@@ -57,9 +60,7 @@ class Journal:
         datetime is written out too."""
         entry = {name: values.pop(name, None) for name in FIELDS}
         entry.update(values)
-        if details is not None:
-            entry[_DETAILS] = details
-        self.add(entry)
+        self.add(entry, details)
 
     def expect(self) -> Callable[[], None]:
         """One entry will be written after its answer is sent (the quick lane's `AFTER_SEND`): until

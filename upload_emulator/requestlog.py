@@ -74,26 +74,36 @@ def note(
     `finished` says when the answer was ready, for an entry written after it was sent."""
     ended = finished.at_perf if finished is not None else time.perf_counter()
     duration_ms = round((ended - started) * 1000, 3)
-    fields = {
+    if log.isEnabledFor(logging.INFO):  # the fields are built only for a line that is written
+        fields = {
+            "vendor": vendor,
+            "operationId": operation,
+            "status": status,
+            "errorCode": code or None,
+            "durationMs": duration_ms,
+            "requestId": request_id,
+        }
+        log.info("%s %s %s %s %.1fms %s", vendor, operation, status, code or "-", duration_ms, request_id, extra=fields)
+    if not journal:
+        return
+    # `Journal.record`'s entry, written out here: every request pays for it (journal.FIELDS' order, then the rest)
+    entry = {
+        "at": finished.at if finished is not None else emu.clock.now(),  # written out when read
+        "requestId": request_id,
         "vendor": vendor,
         "operationId": operation,
+        "method": request.method,
+        "path": request.path,
         "status": status,
         "errorCode": code or None,
         "durationMs": duration_ms,
-        "requestId": request_id,
-    }
-    log.info("%s %s %s %s %.1fms %s", vendor, operation, status, code or "-", duration_ms, request_id, extra=fields)
-    if not journal:
-        return
-    emu.journal.record(
-        at=finished.at if finished is not None else emu.clock.now(),  # written out when read
-        method=request.method,
-        path=request.path,
-        requestBodyBytes=request.content_length or 0,
-        details=details,
-        **fields,
+        "keyId": extra.pop("keyId", None),
+        "key": extra.pop("key", None),
+        "workspace": extra.pop("workspace", None),
+        "requestBodyBytes": request.content_length or 0,
         **extra,
-    )
+    }
+    emu.journal.add(entry, details)
 
 
 def record_once_sent(call: Call, reply: Reply, body: Any) -> None:
@@ -130,7 +140,8 @@ def record(call: Call, reply: Reply, body: Any = None, finished: Finished | None
     details = None
     if journaled:
         environ = call.request.environ
-        sent = {k: v for k, v in environ.items() if k.startswith("HTTP_") or k in _CONTENT_KEYS}
+        # the first letter first: most keys are not headers (an empty key's "" is "in" too)
+        sent = {k: v for k, v in environ.items() if k[:1] in "HC" and (k.startswith("HTTP_") or k in _CONTENT_KEYS)}
         spec = call.vendor.spec
         journal_headers = call.profile.journal_headers
         request_head, response_head = _head(call.raw_body), _head(body) if reply.status >= 400 else None
@@ -166,4 +177,4 @@ def record(call: Call, reply: Reply, body: Any = None, finished: Finished | None
     )
 
 
-_CONTENT_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+_CONTENT_KEYS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})

@@ -36,3 +36,56 @@ def test_an_entrys_details_are_worked_out_once_when_first_read_and_never_for_an_
     assert worked == [0]
     assert [e["requestId"] for e in journal.entries()] == ["req_0", "req_1", "req_2"]
     assert worked == [0, 1, 2]
+
+
+def test_a_request_noted_by_requestlog_gets_the_entry_journal_record_would_make_fields_in_order():
+    import io
+    import time
+    from datetime import UTC, datetime
+
+    from upload_emulator import requestlog
+    from upload_emulator.app import create_app, emulator_of
+    from upload_emulator.journal import FIELDS
+    from upload_emulator.settings import Settings
+    from upload_emulator.wire import Incoming
+
+    emu = emulator_of(create_app(Settings(log_level="WARNING")))
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/scripe/v1/uploads",
+        "CONTENT_LENGTH": "28",
+        "wsgi.input": io.BytesIO(b"x" * 28),
+    }
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    extras = {"keyId": "key_1", "key": "scripe_s…ccess", "workspace": "org_acme", "replayed": False, "fault": None}
+    common = {"vendor": "scripe", "status": 201, "request_id": "req_1", "started": time.perf_counter()}
+    requestlog.note(
+        emu,
+        Incoming(environ),
+        operation="createUpload",
+        code="",
+        details=lambda: {"requestBody": "later"},
+        finished=requestlog.Finished(common["started"] + 0.002, at),
+        **common,
+        **extras,
+    )
+    (noted,) = emu.journal.entries()
+    reference = Journal()
+    reference.record(
+        details=lambda: {"requestBody": "later"},
+        at=at,
+        method="POST",
+        path="/scripe/v1/uploads",
+        requestBodyBytes=28,
+        vendor="scripe",
+        operationId="createUpload",
+        status=201,
+        errorCode=None,
+        durationMs=noted["durationMs"],
+        requestId="req_1",
+        **extras,
+    )
+    (expected,) = reference.entries()
+    assert list(noted) == list(expected) == [*FIELDS, "replayed", "fault", "requestBody"]
+    assert noted == expected
+    assert noted["durationMs"] == 2.0
