@@ -68,8 +68,10 @@ class _Headers(EnvironHeaders):
     def get(self, key, default=None, type=None):
         if type is not None or not isinstance(key, str):
             return super().get(key, default, type)
-        name = key.upper().replace("-", "_")
-        value = self.environ.get(name if name in _UNPREFIXED else "HTTP_" + name)
+        environ_key = _ENVIRON_KEYS.get(key)
+        if environ_key is None:
+            environ_key = _environ_key(key)
+        value = self.environ.get(environ_key)
         return default if value is None else value
 
     def __contains__(self, key) -> bool:
@@ -77,6 +79,20 @@ class _Headers(EnvironHeaders):
 
 
 _UNPREFIXED = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_ENVIRON_KEYS: dict[str, str] = {}  # a header name as asked for -> its environ key
+
+
+def _environ_key(name: str) -> str:
+    """Where the environ holds header `name`. The code asks for the same few names on every
+    request, so each is worked out once; past 256 names (a client's own, asked for by a rule)
+    they are worked out each time."""
+    upper = name.upper().replace("-", "_")
+    key = upper if upper in _UNPREFIXED else "HTTP_" + upper
+    if len(_ENVIRON_KEYS) < 256:
+        _ENVIRON_KEYS[name] = key
+    return key
+
+
 _UNSET: Any = object()
 
 
@@ -226,6 +242,7 @@ def response(body: bytes | Iterable[bytes] | None, status: int, headers: dict[st
 
 
 _ENTITY_NAMES = frozenset({"content-type", "content-length"})
+_LOCATIONS = frozenset({"location", "content-location"})
 
 
 class Outgoing:
@@ -245,9 +262,10 @@ class Outgoing:
     def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
         status, sent = self.status_code, HeaderList()
         sent.items_ = list(self.headers.items_)
-        for name in ("Location", "Content-Location"):
-            if name in sent:
-                sent[name] = iri_to_uri(sent.get(name) or "")
+        if not _LOCATIONS.isdisjoint([name.lower() for name, _ in sent.items_]):  # seldom: one pass to see
+            for name in ("Location", "Content-Location"):
+                if name in sent:
+                    sent[name] = iri_to_uri(sent.get(name) or "")
         if 100 <= status < 200 or status == 204:
             sent.pop("Content-Length")
         elif status == 304:
