@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_throughput import KEY, free_port, wait_for
+from put_throughput import free_port, wait_for, wrk_mint_script
 
 LIFTED = "scripe.rate_limit.limit=1000000000"
 
@@ -68,45 +67,37 @@ def main() -> None:
     parser.add_argument("second")
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("needs wrk: apt-get install -y wrk")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(
-            'wrk.method="POST"\nwrk.body=\'{"contentType":"audio/mpeg"}\'\n'
-            'wrk.headers["Content-Type"]="application/json"\n'
-            f'wrk.headers["Authorization"]="Bearer {KEY}"\n'
-        )
-    names = [args.first, args.second]
-    servers = {}
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    p50s: dict[str, list[float]] = {name: [] for name in names}
+    script = wrk_mint_script()
+    names = [args.first, args.second]  # the same checkout twice is an A/A run: the noise alone
+    servers: list[tuple[int, subprocess.Popen]] = []
+    rates: list[list[float]] = [[], []]
+    p50s: list[list[float]] = [[], []]
     try:
         for name in names:
-            servers[name] = start(name)
-            load(servers[name][0], lua.name, 16, 2)  # warm: moto's background load, first-use caches
+            servers.append(start(name))
+            load(servers[-1][0], script, 16, 2)  # warm: moto's background load, first-use caches
         time.sleep(1)
         for round_ in range(args.rounds):
-            for name in names if round_ % 2 == 0 else names[::-1]:
-                rates[name].append(load(servers[name][0], lua.name, 16, 3)[0])
-                p50s[name].append(load(servers[name][0], lua.name, 1, 2)[1])
+            for side in (0, 1) if round_ % 2 == 0 else (1, 0):
+                rates[side].append(load(servers[side][0], script, 16, 3)[0])
+                p50s[side].append(load(servers[side][0], script, 1, 2)[1])
     finally:
-        for _, server in servers.values():
+        for _, server in servers:
             server.terminate()
             server.wait(10)
-        Path(lua.name).unlink()
-    for name in names:
+        Path(script).unlink()
+    for side, name in enumerate(names):
         print(
-            f"{name}: 16 connections median {statistics.median(rates[name]):.0f} req/s"
-            f" {sorted(round(r) for r in rates[name])}; 1 connection p50 median"
-            f" {statistics.median(p50s[name]):.3f} ms {sorted(round(p, 3) for p in p50s[name])}"
+            f"{name}: 16 connections median {statistics.median(rates[side]):.0f} req/s"
+            f" {sorted(round(r) for r in rates[side])}; 1 connection p50 median"
+            f" {statistics.median(p50s[side]):.3f} ms {sorted(round(p, 3) for p in p50s[side])}"
         )
-    first, second = names
-    faster = sum(b > a for a, b in zip(rates[first], rates[second], strict=True))
-    rate_ratio = statistics.median(rates[second]) / statistics.median(rates[first])
-    p50_ratio = statistics.median(p50s[second]) / statistics.median(p50s[first])
+    faster = sum(b > a for a, b in zip(rates[0], rates[1], strict=True))
+    rate_ratio = statistics.median(rates[1]) / statistics.median(rates[0])
+    p50_ratio = statistics.median(p50s[1]) / statistics.median(p50s[0])
     print(
-        f"{second} / {first}: 16-connection rate {rate_ratio:.3f} (faster in {faster} of {args.rounds} rounds);"
-        f" 1-connection p50 {p50_ratio:.3f}"
+        f"{names[1]} / {names[0]}: 16-connection rate {rate_ratio:.3f} (faster in {faster} of {args.rounds}"
+        f" rounds); 1-connection p50 {p50_ratio:.3f}"
     )
 
 

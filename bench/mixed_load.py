@@ -13,16 +13,14 @@ loopback, and every load is bounded by wrk's -d.
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_throughput import KEY, Server, mint, put, warmed
+from put_throughput import Server, mint, put, warmed, wrk_mint_script
 
 SECONDS = 6  # the mints alone
 LONGEST = 120  # the flood during a PUT, which stops it sooner (SIGINT: wrk prints what it measured)
@@ -47,21 +45,14 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("needs wrk: apt-get install -y wrk")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(
-            'wrk.method="POST"\nwrk.body=\'{"contentType":"audio/mpeg"}\'\n'
-            'wrk.headers["Content-Type"]="application/json"\n'
-            f'wrk.headers["Authorization"]="Bearer {KEY}"\n'
-        )
+    script = wrk_mint_script()
     for _ in range(args.rounds):
         server = warmed(Server("cheroot"))
         try:
             alone_put = put(server, mint(server, args.mib), args.mib)[0]
-            alone_mints = rate_of(flood(server, lua.name, SECONDS))
+            alone_mints = rate_of(flood(server, script, SECONDS))
             url = mint(server, args.mib)
-            wrk = flood(server, lua.name, LONGEST)
+            wrk = flood(server, script, LONGEST)
             time.sleep(0.5)  # the flood is under way before the PUT starts
             mixed_put = put(server, url, args.mib)[0]
             wrk.send_signal(signal.SIGINT)
@@ -73,7 +64,7 @@ def main() -> None:
             f" ({alone_put:.0f} MB/s); mints while it ran: {mixed_mints:6.0f} req/s ="
             f" {mixed_mints / alone_mints:.2f} x alone ({alone_mints:.0f} req/s)"
         )
-    Path(lua.name).unlink()
+    Path(script).unlink()
 
 
 if __name__ == "__main__":

@@ -19,9 +19,11 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from urllib.parse import urlsplit
@@ -55,6 +57,20 @@ while left > 0:
     left -= len(chunk)
 conn.sendall(b"done"); conn.close()
 """
+
+
+def wrk_mint_script() -> str:
+    """The path of a new wrk script that POSTs the Scripe mint with the fixture key (the caller
+    removes it); exits with how to install wrk where it is missing."""
+    if shutil.which("wrk") is None:
+        sys.exit("needs wrk: apt-get install -y wrk")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(
+            'wrk.method="POST"\nwrk.body=\'{"contentType":"audio/mpeg"}\'\n'
+            'wrk.headers["Content-Type"]="application/json"\n'
+            f'wrk.headers["Authorization"]="Bearer {KEY}"\n'
+        )
+    return lua.name
 
 
 def free_port() -> int:
