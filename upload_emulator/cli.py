@@ -129,7 +129,8 @@ QUIET_S = 0.2  # how long no request must arrive before the rest loads in the ba
 
 
 def _load_the_rest(emu, quiet_s: float = QUIET_S) -> None:
-    """What the first upload needs and start-up does not: moto's S3 and botocore's verifier.
+    """What the first upload needs and start-up does not: moto's S3 and botocore's verifier, and
+    jsonschema (what explains the first request a schema refuses).
 
     It loads at the first quiet moment: importing holds the GIL, and a load run that starts
     as soon as `serve` answers would otherwise see half a second of requests ten times
@@ -145,6 +146,9 @@ def _load_the_rest(emu, quiet_s: float = QUIET_S) -> None:
             break
     emu.storage.load()
     import upload_emulator.botocore_signers  # noqa: F401
+    from upload_emulator.schemas import load_in_background
+
+    load_in_background()
 
     gc.freeze()
 

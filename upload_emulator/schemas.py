@@ -15,13 +15,15 @@ for it on every schema the shipped specs hold, and the fuzz tests' negative case
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
+
+if TYPE_CHECKING:  # jsonschema is imported when it is first needed: a sixth of start-up (see `full`)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 log = logging.getLogger("upload_emulator.schemas")
 
@@ -29,21 +31,37 @@ _UNREADABLE = (ValueError, TypeError, OverflowError, UnicodeError)  # instances 
 
 
 class Compiled:
-    """One schema, with jsonschema's validator (`full`) and, built on first use, jsonschema-rs's.
+    """One schema, with jsonschema-rs's validator and jsonschema's (`full`), each built on first use.
 
-    `fast_registry` gives jsonschema-rs the documents that the schema's remaining `$ref`s name
-    (a recursive schema keeps one); it is called at most once.
+    `registry` gives jsonschema the documents the schema's remaining `$ref`s name (a recursive
+    schema keeps one), and `fast_registry` gives them to jsonschema-rs; each is called at most
+    once. Nothing of jsonschema is built, or even imported, until an instance fails the fast
+    check: importing it was a sixth of the time `serve` took to answer, and a valid request
+    never needs it (`serve` imports it in the background once it is answering).
     """
 
-    __slots__ = ("_fast", "_fast_registry", "full", "schema")
+    __slots__ = ("_fast", "_fast_registry", "_full", "_registry", "schema")
 
-    def __init__(self, schema: Any, registry: Registry | None = None, fast_registry=None) -> None:
+    def __init__(self, schema: Any, registry: Callable[[], Registry] | None = None, fast_registry=None) -> None:
         self.schema = schema
-        self.full = (
-            Draft202012Validator(schema) if registry is None else Draft202012Validator(schema, registry=registry)
-        )
+        self._registry = registry
+        self._full: Draft202012Validator | None = None
         self._fast_registry = fast_registry
         self._fast: Any = None
+
+    @property
+    def full(self) -> Draft202012Validator:
+        """jsonschema's validator: it finds the errors, and has the last word."""
+        if self._full is None:
+            from jsonschema import Draft202012Validator
+
+            registry = self._registry() if self._registry is not None else None
+            self._full = (
+                Draft202012Validator(self.schema)
+                if registry is None
+                else Draft202012Validator(self.schema, registry=registry)
+            )
+        return self._full
 
     @property
     def fast(self) -> Any:
@@ -87,6 +105,13 @@ def _has_ref(node: Any) -> bool:
     if isinstance(node, dict):
         return "$ref" in node or any(_has_ref(value) for value in node.values())
     return isinstance(node, list) and any(_has_ref(item) for item in node)
+
+
+def load_in_background() -> None:
+    """Import jsonschema now (`serve`, at a quiet moment), so the first request refused does not
+    pay for the import."""
+    import jsonschema  # noqa: F401
+    import referencing.jsonschema  # noqa: F401
 
 
 def fast_registry_for(uri: str, document: dict) -> Any:

@@ -12,15 +12,15 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from upload_emulator.datafiles import load_yaml
 from upload_emulator.schemas import Compiled, fast_registry_for
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -167,12 +167,19 @@ class Spec:
         self.name = name
         self.document = document
         self.uri = f"urn:upload-emulator:spec:{name}"
-        self._registry = Registry().with_resource(
-            self.uri, Resource.from_contents(document, default_specification=DRAFT202012)
-        )
         self._validators: dict[str, Compiled] = {}
         self._fast_registry: Any = None
         self.operations = self._operations()
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The document as jsonschema's `$ref` target (built when jsonschema is first needed)."""
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        return Registry().with_resource(
+            self.uri, Resource.from_contents(self.document, default_specification=DRAFT202012)
+        )
 
     @classmethod
     def load(cls, path: Path) -> Spec:
@@ -205,7 +212,7 @@ class Spec:
         cached = self._validators.get(pointer)
         if cached is None:
             schema = self.inlined({"$ref": f"#{pointer}"})
-            cached = Compiled(schema, registry=self._registry, fast_registry=self.fast_registry)
+            cached = Compiled(schema, registry=lambda: self.registry, fast_registry=self.fast_registry)
             self._validators[pointer] = cached
         return cached
 
@@ -333,6 +340,8 @@ def _each_missing(error: ValidationError) -> list[ValidationError]:
     if error.validator != "required" or not isinstance(error.instance, dict):
         return [error]
     missing = [n for n in error.validator_value if n not in error.instance]
+    from jsonschema.exceptions import ValidationError
+
     return [
         ValidationError(
             f"{n!r} is a required property",
@@ -348,6 +357,8 @@ def _each_missing(error: ValidationError) -> list[ValidationError]:
 def check_instance(validator: Compiled, instance: Any, prefix: str | None = None) -> None:
     if validator.passes(instance):
         return
+    from jsonschema.exceptions import best_match
+
     found = list(validator.full.iter_errors(instance))
     error = best_match(found)
     if error is None:

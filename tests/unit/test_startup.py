@@ -1,4 +1,4 @@
-"""Start-up does only what answering needs: moto and botocore load on first use."""
+"""Start-up does only what answering needs: moto, botocore and jsonschema load on first use."""
 
 from __future__ import annotations
 
@@ -27,6 +27,31 @@ def test_an_app_starts_and_mints_without_moto_or_botocore_and_loads_them_for_the
     assert found.stdout.split("\n")[:3] == ["False False", "False False", "200 [5] True True"]
 
 
+JSONSCHEMA_PROBE = """
+import sys
+from upload_emulator.app import create_app
+from upload_emulator.settings import Settings
+client = create_app(Settings()).test_client()
+auth = {"Authorization": "Bearer scripe_sk_test_acme_full_access"}
+print(client.get("/_emulator/health").status_code, "jsonschema" in sys.modules)
+print(client.post("/scripe/v1/uploads", json={"contentType": "text/plain"}, headers=auth).status_code,
+      "jsonschema" in sys.modules)
+refused = client.post("/scripe/v1/uploads", json={"contentType": "text/plain", "maxSizeBytes": 0}, headers=auth)
+print(refused.status_code, refused.get_json()["error"]["message"], "jsonschema" in sys.modules)
+"""
+
+
+def test_valid_requests_are_answered_without_jsonschema_and_the_first_refusal_loads_it_for_its_wording():
+    found = subprocess.run(
+        [sys.executable, "-c", JSONSCHEMA_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert found.stdout.split("\n")[:3] == [
+        "200 False",
+        "200 False",
+        "422 maxSizeBytes: 0 is less than the minimum of 1 True",
+    ]
+
+
 def test_what_serve_loads_in_the_background_is_then_frozen_out_of_the_garbage_collectors_view():
     code = (
         "import gc\n"
@@ -36,7 +61,7 @@ def test_what_serve_loads_in_the_background_is_then_frozen_out_of_the_garbage_co
         "assert gc.get_freeze_count() == 0\n"
         "_load_the_rest(emu)\n"
         "import sys\n"
-        "assert 'moto' in sys.modules and 'botocore' in sys.modules\n"
+        "assert 'moto' in sys.modules and 'botocore' in sys.modules and 'jsonschema' in sys.modules\n"
         "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
         "emu.close()\n"
     )
