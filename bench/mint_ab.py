@@ -39,7 +39,11 @@ def start(checkout: str) -> tuple[int, subprocess.Popen]:
     server = subprocess.Popen(
         command, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_for(port)
+    try:
+        wait_for(port)
+    except RuntimeError:
+        server.kill()  # never left running behind a failed start
+        raise
     return port, server
 
 
