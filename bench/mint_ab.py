@@ -31,6 +31,9 @@ LIFTED = "scripe.rate_limit.limit=1000000000"
 
 
 def start(checkout: str) -> tuple[int, subprocess.Popen]:
+    if not (Path(checkout) / "upload_emulator" / "__init__.py").is_file():
+        # PYTHONPATH would skip it silently, and the installed package would stand in for it
+        sys.exit(f"{checkout} is not a checkout of upload-emulator")
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(checkout).resolve()), "UPLOAD_EMULATOR_SET": LIFTED}
     serve = "import sys; from upload_emulator.cli import main; sys.exit(main(sys.argv[1:]))"
