@@ -73,6 +73,12 @@ def wrk_mint_script() -> str:
     return lua.name
 
 
+def wrk_rate(out: str) -> float:
+    """The requests/s in wrk's report `out`, where every mint succeeded (the rate limit is lifted)."""
+    assert "Non-2xx" not in out, out
+    return float(next(line for line in out.splitlines() if line.startswith("Requests/sec")).split()[-1])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
