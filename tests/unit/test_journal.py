@@ -38,18 +38,15 @@ def test_an_entrys_details_are_worked_out_once_when_first_read_and_never_for_an_
     assert worked == [0, 1, 2]
 
 
-def test_a_request_noted_by_requestlog_gets_the_entry_journal_record_would_make_fields_in_order():
+def test_a_request_noted_by_requestlog_gets_the_entry_journal_record_would_make_fields_in_order(emu):
     import io
     import time
     from datetime import UTC, datetime
 
     from upload_emulator import requestlog
-    from upload_emulator.app import create_app, emulator_of
     from upload_emulator.journal import FIELDS
-    from upload_emulator.settings import Settings
     from upload_emulator.wire import Incoming
 
-    emu = emulator_of(create_app(Settings(log_level="WARNING")))
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": "/scripe/v1/uploads",

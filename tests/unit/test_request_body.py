@@ -6,19 +6,12 @@ import json
 
 import pytest
 
-from upload_emulator.app import create_app
-from upload_emulator.settings import Settings
 from upload_emulator.spec import _refuse_constant, loads
 from upload_emulator.wire import WHOLE_BODY
 
 SCRIPE = {"Authorization": "Bearer scripe_sk_test_acme_full_access", "Content-Type": "application/json"}
 STREAMED = b'{"contentType": "text/plain"}'
 HELD = b'{"contentType": "audio/mpeg"}'  # the same length, so only where it came from differs
-
-
-@pytest.fixture
-def client():
-    return create_app(Settings(log_level="WARNING")).test_client()
 
 
 def _minted_type(client, held: bytes | None) -> str:
