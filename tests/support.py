@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,13 @@ GLOBEX = "scripe_sk_test_globex_full_access"
 FREEBIE = "scripe_sk_test_freebie_plan_key"
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def multipart_etag(*parts: bytes) -> str:
+    """S3's ETag of an object made of these parts, worked out from its definition (not the
+    emulator's code): the MD5 of the parts' MD5 digests, "-", and how many there are."""
+    digests = b"".join(hashlib.md5(part).digest() for part in parts)
+    return f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"
 
 
 def free_port() -> int:

@@ -34,6 +34,11 @@ RING = QUEUED + 3  # a lane's waiting pieces, the one it works on, the one being
 _pieces = BufferPool(PIECE_BYTES, keep=2 * RING)
 
 
+def new_md5() -> Any:
+    """A new MD5 for a body's ETag (not for security): one place, so a test can hold it back."""
+    return hashlib.md5(usedforsecurity=False)
+
+
 class _BodyWorkers:
     """A body's MD5, its SHA-256 and its write to disk, each on a helper thread of its own.
 
@@ -48,9 +53,9 @@ class _BodyWorkers:
     piece was new memory to fault in and free again, a fifth of a large PUT's kernel time.
     """
 
-    def __init__(self, write: Callable[[Any], Any], md5=None, sha256=None) -> None:
-        # Started from copies of earlier hashes, it continues them (an object built in ranges).
-        self._md5 = md5 or hashlib.md5(usedforsecurity=False)
+    def __init__(self, write: Callable[[Any], Any], sha256=None) -> None:
+        # Started from a copy of an earlier SHA-256, it continues it (an object built in ranges).
+        self._md5 = new_md5()
         self._sha = sha256 or hashlib.sha256()
         self._done = threading.Condition()  # a lane finished a piece: a buffer may be free again
         self._lanes = [_Lane(work, self._done) for work in (self._md5.update, self._sha.update, write)]
@@ -109,8 +114,15 @@ class _BodyWorkers:
         md5, sha = self.finish_hashes()
         return md5.hexdigest(), sha.hexdigest()
 
+    def finish_chain(self) -> Any:
+        """Finish the SHA-256 and the writing, what a next range continues from; the MD5 may run on.
+        Returns the SHA-256 object itself."""
+        for lane in self._lanes[1:]:
+            lane.stop()
+        return self._sha
+
     def finish_hashes(self) -> tuple:
-        """The hash objects themselves (to continue with the next range), once all is written."""
+        """The hash objects themselves, once all is hashed and written."""
         try:
             for lane in self._lanes:
                 lane.stop()
@@ -277,39 +289,49 @@ class Staged:
 
     spool: Any  # a buffer moto can seek and read: BytesIO or DiskBody
     size: int
-    md5_hex: str
+    # S3's ETag, unquoted: a single body's MD5 in hex; for one built from parts (an Assembly),
+    # the MD5 of the parts' MD5s with "-" and their count, as S3 gives a multipart object.
+    etag: str
     sha256_hex: str
 
     def discard(self) -> None:
         self.spool.close()
 
 
+def parts_etag(part_md5s: list[bytes]) -> str:
+    """S3's ETag of an object made of parts with these MD5 digests (one part still says "-1")."""
+    return f"{hashlib.md5(b''.join(part_md5s), usedforsecurity=False).hexdigest()}-{len(part_md5s)}"
+
+
 class Assembly:
     """An object built from ranges that arrive in order (Adclear's chunks), on disk, hashed as they come.
 
     Each `append` is all or nothing: a range cut short leaves the file and the hashes as they
-    were, so a client resumes from `size`. A range received whole counts at once, and the
-    last of its hashing and writing (the hash lanes run a few MiB behind the socket) is
-    finished off the request thread, while the client sends the next range; the next
-    `append`, `staged()` and `discard()` wait for it. Without that, the hashing stood still
-    for every range's answer and the next request (about 5 ms a range, a quarter of a 1 GiB
-    upload's time in 10 MiB ranges). `staged()` hands the finished body to `commit`.
+    were, so a client resumes from `size`. Each range counted is a part with an MD5 of its own,
+    and the object's ETag is S3's multipart one (`parts_etag`), so a range's MD5 continues no
+    earlier one: a range received whole counts at once, and its hashing runs on (the lanes
+    run a few MiB behind the socket) while the next range arrives and is hashed beside it, on
+    the other core. Only the SHA-256 of the whole, and the file, go on from one range to the
+    next; the next `append` waits for those, which keep up with the socket. Before, a range
+    waited for the last one's MD5 too: MD5, the pace-setter, stood still for a few ms a range.
+    `staged()` waits for every part and hands the finished body to `commit`.
     """
 
     def __init__(self) -> None:
         fd, self._path = tempfile.mkstemp(prefix="upload-emulator-")
         os.close(fd)  # each range opens it to append (FileWriter); a DiskBody once complete
         self._remove = _removed_with(self, None, self._path)  # an upload abandoned mid-way
-        self._md5, self._sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+        self._sha = hashlib.sha256()
         self.size = 0
-        self._finishing: _RangeEnd | None = None
+        self._last: _RangeEnd | None = None  # until its SHA-256 and its write are done
+        self._parts: list[_RangeEnd] = []  # every range that added bytes, for its MD5
 
     def append(self, body, expected: int, skip: int = 0) -> None:
         """Take exactly `expected` bytes (a stream, or an iterable of bytes); the first `skip` of
         them are already held and dropped."""
         self._settle()
         writer = FileWriter(self._path, self.size)
-        hasher = _BodyWorkers(writer.write, self._md5.copy(), self._sha.copy())
+        hasher = _BodyWorkers(writer.write, self._sha.copy())
         try:
             seen = hasher.take(body, skip)
             if seen != expected:
@@ -319,23 +341,28 @@ class Assembly:
             writer.close()
             os.truncate(self._path, self.size)
             raise
-        self.size += max(0, seen - skip)
-        self._finishing = _RangeEnd(hasher, writer)
+        added = max(0, seen - skip)
+        self.size += added
+        self._last = _RangeEnd(hasher, writer)
+        if added:
+            self._parts.append(self._last)
 
     def _settle(self) -> None:
-        """Wait for the last range's hashing and writing; raise what failed in it."""
-        if self._finishing is not None:
-            finishing, self._finishing = self._finishing, None
-            self._md5, self._sha = finishing.wait()
+        """Wait for the last range's SHA-256 and writing; raise what failed in them."""
+        if self._last is not None:
+            last, self._last = self._last, None
+            self._sha = last.chained()
 
     def staged(self) -> Staged:
         """The finished file, handed over: from here on the DiskBody owns (and removes) it."""
         self._settle()
+        etag = parts_etag([part.md5() for part in self._parts])
         self._remove.detach()
         path, self._path = self._path, ""
-        return Staged(DiskBody(path), self.size, self._md5.hexdigest(), self._sha.hexdigest())
+        return Staged(DiskBody(path), self.size, etag, self._sha.hexdigest())
 
     def discard(self) -> None:
+        """Drop the file; a part's MD5 still running touches only its own buffers, and ends by itself."""
         with contextlib.suppress(BaseException):
             self._settle()
         self._remove()
@@ -343,29 +370,47 @@ class Assembly:
 
 
 class _RangeEnd:
-    """The last of a range's hashing and writing, on a thread of its own. It holds the hashes
-    and the writer, not the Assembly, which an abandoned upload must be free to let go."""
+    """The last of a range's hashing and writing, on a thread of its own: first the SHA-256 and
+    the write (`chained`), then the MD5 (`md5`). It holds the hashes and the writer, not the
+    Assembly, which an abandoned upload must be free to let go."""
 
     def __init__(self, hasher: _BodyWorkers, writer: FileWriter) -> None:
-        self._hashes: tuple = ()
+        self._sha: Any = None
+        self._digest = b""
         self._error: BaseException | None = None
+        self._chain_done = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(hasher, writer), name="upload-range", daemon=True)
         self._thread.start()
 
     def _run(self, hasher: _BodyWorkers, writer: FileWriter) -> None:
         try:
-            self._hashes = hasher.finish_hashes()
+            self._sha = hasher.finish_chain()
             writer.finish()
-        except BaseException as exc:  # raised by `wait`, in the next append, staged() or discard()
+        except BaseException as exc:  # raised by `chained`, in the next append, staged() or discard()
             hasher.abandon()
             writer.close()
             self._error = exc
+            return
+        finally:
+            self._chain_done.set()
+        try:
+            self._digest = hasher.finish_hashes()[0].digest()
+        except BaseException as exc:  # raised by `md5`, in staged()
+            self._error = exc
 
-    def wait(self) -> tuple:
+    def chained(self) -> Any:
+        """The SHA-256 so far, once the range is hashed into it and written."""
+        self._chain_done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._sha
+
+    def md5(self) -> bytes:
+        """The range's own MD5 digest, once it is done."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._hashes
+        return self._digest
 
 
 class BodyTooShort(Exception):

@@ -122,7 +122,7 @@ class ObjectStorage:
             account_id=self.account_id,
             region_name=self.region,
             bucket_name=bucket,
-            etag=staged.md5_hex,
+            etag=staged.etag,
         )
         _untrack(fake)
         fake._value_buffer.close()

@@ -9,7 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from support import ADCLEAR_GLOBEX, adclear_auth
+from support import ADCLEAR_GLOBEX, adclear_auth, multipart_etag
 
 from upload_emulator.app import emulator_of
 
@@ -108,6 +108,9 @@ def test_a_chunk_cut_mid_body_adds_nothing_and_the_client_resumes_to_a_byte_iden
         offset = answer["bytesReceived"]
     assert answer["status"] == "completed"
     assert read_back(s3, live, started["uploadId"]) == hashlib.sha256(data).hexdigest()
+    record = emulator_of(live.app).uploads.get(started["uploadId"])
+    parts = [data[start : start + 4 * MIB] for start in range(0, len(data), 4 * MIB)]  # the cut one is no part
+    assert s3.head_object(Bucket=record.bucket, Key=record.key)["ETag"] == f'"{multipart_etag(*parts)}"'
     cut = [e for e in emulator_of(live.app).journal.entries(vendor="adclear") if e["status"] == 400]
     assert cut and cut[0]["errorCode"] == "VALIDATION_ERROR"  # the cut chunk is journaled, as a client error
 

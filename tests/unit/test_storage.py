@@ -8,6 +8,7 @@ import sys
 import threading
 
 import pytest
+from support import multipart_etag
 
 from upload_emulator.spool import BodyTooShort, stage
 from upload_emulator.storage import ObjectStorage
@@ -89,8 +90,20 @@ def test_an_assembly_takes_ranges_in_order_and_a_cut_range_leaves_it_as_it_was()
     staged = assembly.staged()
     staged.spool.seek(0)
     assert staged.spool.read() == data and staged.size == len(data)
-    assert staged.sha256_hex == hashlib.sha256(data).hexdigest() and staged.md5_hex == hashlib.md5(data).hexdigest()
+    assert staged.sha256_hex == hashlib.sha256(data).hexdigest()
+    assert staged.etag == multipart_etag(data[:3000], data[3000:])  # the parts as counted: the resend's new bytes
     assembly.discard()
+
+
+def test_an_assembly_of_one_range_has_a_one_part_etag_and_ranges_that_add_nothing_are_no_part():
+    from upload_emulator.spool import Assembly
+
+    assembly = Assembly()
+    assembly.append(iter([b"whole"]), 5)
+    assembly.append(iter([b"whole"]), 5, skip=5)  # a resend of what is held: counted as nothing
+    staged = assembly.staged()
+    assert staged.etag == multipart_etag(b"whole") and staged.etag.endswith("-1")
+    staged.discard()
 
 
 def test_stored_objects_hold_no_open_file_so_a_long_run_cannot_run_out_of_descriptors():
@@ -185,37 +198,49 @@ def test_temp_files_of_objects_still_alive_at_exit_are_removed(tmp_path):
 
 
 class _HeldHash:
-    """A hash whose update waits for the test's word: shows who waits for the hashing."""
+    """An MD5 whose update waits for the test's word: shows who waits for the hashing."""
 
     def __init__(self, released: threading.Event) -> None:
         self._inner, self._released = hashlib.md5(usedforsecurity=False), released
-        self.waited_for_word = False
+        self.updated = threading.Event()
 
     def update(self, data) -> None:
-        self.waited_for_word = self._released.wait(10)
+        self._released.wait(10)
         self._inner.update(data)
+        self.updated.set()
 
-    def copy(self):
-        return self
+    def digest(self) -> bytes:
+        return self._inner.digest()
 
     def hexdigest(self) -> str:
         return self._inner.hexdigest()
 
 
-def test_a_range_received_whole_is_answered_while_its_hashing_still_runs(monkeypatch):
+def test_a_range_is_answered_and_the_next_one_taken_while_its_md5_still_runs(monkeypatch):
     import upload_emulator.spool as spool
 
     released = threading.Event()
-    held = _HeldHash(released)
-    monkeypatch.setattr(spool.hashlib, "md5", lambda usedforsecurity=True: held)
+    held: list[_HeldHash] = []
+
+    def new_md5():
+        held.append(_HeldHash(released))
+        return held[-1]
+
+    monkeypatch.setattr(spool, "new_md5", new_md5)
     assembly = spool.Assembly()
     assembly.append(iter([b"first"]), 5)  # returns with the MD5 lane still held
-    assert assembly.size == 5 and not released.is_set()
+    assembly.append(iter([b" second"]), 7)  # does not wait for the first range's MD5 either
+    assert assembly.size == 12 and not any(h.updated.is_set() for h in held)
+    staged: list[spool.Staged] = []
+    staging = threading.Thread(target=lambda: staged.append(assembly.staged()))
+    staging.start()
+    staging.join(0.2)
+    assert staging.is_alive()  # the object waits for every part's MD5
     released.set()
-    assembly.append(iter([b" second"]), 7)  # waits for the first range's hashing before its own
-    staged = assembly.staged()
-    assert held.waited_for_word and staged.md5_hex == hashlib.md5(b"first second").hexdigest()
-    staged.discard()
+    staging.join(10)
+    assert staged[0].etag == multipart_etag(b"first", b" second")
+    assert staged[0].sha256_hex == hashlib.sha256(b"first second").hexdigest()
+    staged[0].discard()
 
 
 def test_a_range_whose_write_fails_after_it_was_counted_fails_the_next_step(monkeypatch):
@@ -266,7 +291,7 @@ def test_a_body_read_into_reused_buffers_arrives_whole_with_its_hashes(readinto,
     staged = stage(_Trickle(data, 300_001, readinto), len(data))
     staged.spool.seek(0)
     assert staged.spool.read() == data
-    assert staged.md5_hex == hashlib.md5(data).hexdigest() and staged.sha256_hex == hashlib.sha256(data).hexdigest()
+    assert staged.etag == hashlib.md5(data).hexdigest() and staged.sha256_hex == hashlib.sha256(data).hexdigest()
     staged.discard()
 
 
@@ -298,5 +323,6 @@ def test_an_assembly_range_read_from_a_stream_drops_the_bytes_it_already_holds()
     assembly.append(_Trickle(resent, 1 << 20, True), len(resent), skip=PIECE_BYTES + 5)
     staged = assembly.staged()
     staged.spool.seek(0)
-    assert staged.spool.read() == data and staged.md5_hex == hashlib.md5(data).hexdigest()
+    assert staged.spool.read() == data and staged.sha256_hex == hashlib.sha256(data).hexdigest()
+    assert staged.etag == multipart_etag(data[: 2 * PIECE_BYTES + 5], data[2 * PIECE_BYTES + 5 :])
     staged.discard()

@@ -53,11 +53,11 @@ def put_object(bucket: str, key: str) -> Response:
             raise ApiError(errors.ENTITY_TOO_LARGE, extra={"ProposedSize": size, "MaxSizeAllowed": cap})
         expected_md5 = _content_md5(request.headers.get("Content-MD5"))
         staged = stage(stream, size)
-        if expected_md5 is not None and expected_md5 != staged.md5_hex:
+        if expected_md5 is not None and expected_md5 != staged.etag:  # a single body's ETag is its MD5
             staged.discard()
             raise ApiError(
                 errors.BAD_DIGEST,
-                extra={"ExpectedDigest": request.headers["Content-MD5"], "CalculatedDigest": _b64_md5(staged.md5_hex)},
+                extra={"ExpectedDigest": request.headers["Content-MD5"], "CalculatedDigest": _b64_md5(staged.etag)},
             )
         stored = emu.uploads.accept_bytes(
             record, lambda: emu.storage.commit(bucket, key, staged, record.content_type), emu.clock.now()
