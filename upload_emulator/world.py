@@ -13,11 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from upload_emulator import errors
 from upload_emulator.clock import parse_iso
-from upload_emulator.datafiles import fixture_path, load_yaml
+from upload_emulator.datafiles import fixture_path, load_yaml, parse_yaml
 from upload_emulator.ratelimit import RateLimitProfile
 
 
@@ -253,14 +251,14 @@ def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> None:
             raise ValueError(
                 f"--set {each}: {vendor} has no setting {dotted!r}; known here: {', '.join(node) or 'none'}"
             )
-        node[leaf] = yaml.safe_load(text)
+        node[leaf] = parse_yaml(text)
 
 
 def load_world(vendor: str, fixtures_dir: Path | None = None, overrides: tuple[str, ...] = ()) -> World:
     path = fixture_path(vendor, fixtures_dir)
     try:
         raw = load_yaml(path)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read fixtures {path}: {exc}") from exc
     apply_overrides(vendor, raw, overrides)
     profile = _profile(vendor, raw["profile"])

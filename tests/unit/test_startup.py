@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -109,3 +110,21 @@ def _in_a_fresh_interpreter(code: str) -> None:
     """Run `code` where nothing is imported yet (what is loaded when is the point); it asserts."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+YAML_PROBE = """
+import sys
+from upload_emulator.app import create_app
+from upload_emulator.settings import Settings
+client = create_app(Settings()).test_client()
+print(client.get("/_emulator/health").status_code, "yaml" in sys.modules)
+"""
+
+
+def test_a_start_after_the_first_reads_the_cached_specs_and_never_imports_pyyaml(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [
+        subprocess.run([sys.executable, "-c", YAML_PROBE], capture_output=True, text=True, timeout=60, env=env)
+        for _ in range(2)
+    ]
+    assert [run.stdout.strip() for run in runs] == ["200 True", "200 False"], runs[-1].stderr[-2000:]
