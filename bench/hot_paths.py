@@ -2,7 +2,9 @@
 
 The app is called as a WSGI callable in this process (no server, no socket), so the figure
 is the emulator's own work per request: the part every server adds to in the same way.
-Each operation runs in 7 batches and the fastest batch counts (these machines are noisy).
+Each operation runs in 7 batches and the fastest batch counts (these machines are noisy),
+and its batches alternate with batches of the mint, so each ratio is of two figures taken in
+the same seconds.
 Also measured here, each against its own baseline:
   - `POST /_emulator/reset` with 10,000 uploads stored (records and bytes), against a reset
     of an empty emulator;
@@ -82,16 +84,23 @@ class App:
         return int(status[0].split()[0]), answer
 
 
-def per_request_ms(run, count: int) -> float:
-    """The fastest batch's time per call; `run(i)` makes call number i."""
-    best, each, done = float("inf"), max(1, count // BATCHES), 0
+def per_request_ms(run, count: int, beside=None) -> tuple[float, float]:
+    """(the fastest batch's ms per call of `run`, the same for `beside`); `run(i)` makes call
+    number i. With `beside` (the mint), its batches alternate with `run`'s, so the two are
+    timed in the same seconds: measured minutes apart, a ratio moved with the machine."""
+    best, beside_best, each, done = float("inf"), float("inf"), max(1, count // BATCHES), 0
     for _ in range(BATCHES):
         started = time.perf_counter()
         for _ in range(each):
             run(done)
             done += 1
         best = min(best, (time.perf_counter() - started) / each)
-    return best * 1000
+        if beside is not None:
+            started = time.perf_counter()
+            for _ in range(each):
+                beside(0)
+            beside_best = min(beside_best, (time.perf_counter() - started) / each)
+    return best * 1000, (beside_best if beside is not None else best) * 1000
 
 
 def expect(status: int, answer: bytes, wanted: int) -> bytes:
@@ -123,16 +132,17 @@ def streamloop_created(app: App, count: int, with_bytes: bool) -> list[str]:
     return ids
 
 
-def operations(app: App, count: int) -> dict[str, float]:
-    """Cost per request of each hot operation; every answer is checked."""
+def operations(app: App, count: int) -> dict[str, tuple[float, float]]:
+    """Cost per request of each hot operation, with the mint's timed beside it (ms, mint's ms);
+    every answer is checked."""
     mint = {"contentType": "audio/mpeg"}
-    figures = {
-        "Scripe mint (createUpload)": per_request_ms(
-            lambda i: expect(*app.call("POST", "/scripe/v1/uploads", mint, SCRIPE), 200), count
-        )
-    }
+
+    def minted(i: int) -> None:
+        expect(*app.call("POST", "/scripe/v1/uploads", mint, SCRIPE), 200)
+
+    figures = {"Scripe mint (createUpload)": per_request_ms(minted, count)}
     figures["Scripe health (getHealth)"] = per_request_ms(
-        lambda i: expect(*app.call("GET", "/scripe/v1/health"), 200), count
+        lambda i: expect(*app.call("GET", "/scripe/v1/health"), 200), count, minted
     )
     uploads = scripe_uploaded(app, count)
     jobs: list[str] = []
@@ -141,35 +151,38 @@ def operations(app: App, count: int) -> dict[str, float]:
         body = {"type": "file", "projectId": "prj_bench", "uploadId": uploads[i]}
         jobs.append(json.loads(expect(*app.call("POST", "/scripe/v1/sources", body, SCRIPE), 202))["data"]["id"])
 
-    figures["Scripe redemption (createSource)"] = per_request_ms(redeem, count)
+    figures["Scripe redemption (createSource)"] = per_request_ms(redeem, count, minted)
     figures["Scripe job read (getJob)"] = per_request_ms(
-        lambda i: expect(*app.call("GET", f"/scripe/v1/jobs/{jobs[i % len(jobs)]}", None, SCRIPE), 200), count
+        lambda i: expect(*app.call("GET", f"/scripe/v1/jobs/{jobs[i % len(jobs)]}", None, SCRIPE), 200), count, minted
     )
     created = streamloop_created(app, count, with_bytes=False)
     figures["Streamloop create (createUpload)"] = per_request_ms(
-        lambda i: streamloop_created(app, 1, with_bytes=False), count
+        lambda i: streamloop_created(app, 1, with_bytes=False), count, minted
     )
     figures["Streamloop upload URL (generateUploadUrl)"] = per_request_ms(
         lambda i: expect(
             *app.call("POST", f"/streamloop/v1/uploads/{created[i % len(created)]}/upload-url", None, STREAMLOOP), 200
         ),
         count,
+        minted,
     )
     filled = streamloop_created(app, count, with_bytes=True)
     figures["Streamloop complete (completeUpload)"] = per_request_ms(
         lambda i: expect(*app.call("POST", f"/streamloop/v1/uploads/{filled[i]}/complete", None, STREAMLOOP), 200),
         count,
+        minted,
     )
     figures["Streamloop record read (getUpload)"] = per_request_ms(
         lambda i: expect(*app.call("GET", f"/streamloop/v1/uploads/{filled[i % len(filled)]}", None, STREAMLOOP), 200),
         count,
+        minted,
     )
     key = {"vendor": "scripe", "workspace": "ws_bench", "scopes": ["sources:write"], "status": "active"}
     figures["control API keys (createKey)"] = per_request_ms(
-        lambda i: expect(*app.call("POST", "/_emulator/keys", key), 201), count
+        lambda i: expect(*app.call("POST", "/_emulator/keys", key), 201), count, minted
     )
     figures["control API reset, nothing stored"] = per_request_ms(
-        lambda i: expect(*app.call("POST", "/_emulator/reset"), 204), count
+        lambda i: expect(*app.call("POST", "/_emulator/reset"), 204), count, minted
     )
     return figures
 
@@ -224,10 +237,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("UPLOAD_EMULATOR_LOG_LEVEL", "WARNING")
     figures = operations(App(overrides=LIFTED), args.requests)
-    mint = figures["Scripe mint (createUpload)"]
-    print(f"{'operation (in-process, fastest of 7 batches)':46} {'ms/request':>11} {'x mint':>7}")
-    for name, ms in figures.items():
-        print(f"{name:46} {ms:11.3f} {ms / mint:7.2f}")
+    print(f"{'operation (in-process, fastest of 7 batches)':46} {'ms/request':>11} {'mint beside':>12} {'x mint':>7}")
+    for name, (ms, mint) in figures.items():
+        print(f"{name:46} {ms:11.3f} {mint:12.3f} {ms / mint:7.2f}")
     loaded, empty = reset_with_stored(args.stored)
     print(f"\nreset with {args.stored:,} uploads stored: {loaded:.2f} ms (empty emulator: {empty:.2f} ms)")
     serve_s, bare_s = startup_s()
