@@ -342,16 +342,25 @@ class Assembly:
             os.truncate(self._path, self.size)
             raise
         added = max(0, seen - skip)
+        self._last = _RangeEnd(hasher, writer, began_at=self.size)
         self.size += added
-        self._last = _RangeEnd(hasher, writer)
         if added:
             self._parts.append(self._last)
 
     def _settle(self) -> None:
-        """Wait for the last range's SHA-256 and writing; raise what failed in them."""
+        """Wait for the last range's SHA-256 and writing; raise what failed in them, after
+        taking that range back (it was counted when it arrived): the file and `size` go back
+        to where it began, so a client resumes from there and nothing half-written stays."""
         if self._last is not None:
             last, self._last = self._last, None
-            self._sha = last.chained()
+            try:
+                self._sha = last.chained()
+            except BaseException:
+                self.size = last.began_at
+                self._parts = [part for part in self._parts if part is not last]
+                with contextlib.suppress(OSError):
+                    os.truncate(self._path, self.size)
+                raise
 
     def staged(self) -> Staged:
         """The finished file, handed over: from here on the DiskBody owns (and removes) it."""
@@ -374,7 +383,8 @@ class _RangeEnd:
     the write (`chained`), then the MD5 (`md5`). It holds the hashes and the writer, not the
     Assembly, which an abandoned upload must be free to let go."""
 
-    def __init__(self, hasher: _BodyWorkers, writer: FileWriter) -> None:
+    def __init__(self, hasher: _BodyWorkers, writer: FileWriter, began_at: int) -> None:
+        self.began_at = began_at  # the assembly's size before this range
         self._sha: Any = None
         self._digest = b""
         self._error: BaseException | None = None

@@ -243,7 +243,7 @@ def test_a_range_is_answered_and_the_next_one_taken_while_its_md5_still_runs(mon
     staged[0].discard()
 
 
-def test_a_range_whose_write_fails_after_it_was_counted_fails_the_next_step(monkeypatch):
+def test_a_range_whose_write_fails_after_it_was_counted_fails_the_next_step_and_is_taken_back(monkeypatch):
     import upload_emulator.spool as spool
 
     assembly = spool.Assembly()
@@ -259,7 +259,15 @@ def test_a_range_whose_write_fails_after_it_was_counted_fails_the_next_step(monk
     assembly.append(iter([b"counted"]), 7)
     with pytest.raises(OSError, match="No space"):
         assembly.append(iter([b"next"]), 4)
-    assembly.discard()
+    assert assembly.size == 0  # the range whose write failed is taken back: the client resumes from 0
+    assembly.append(iter([b"counted"]), 7)
+    assembly.append(iter([b"next"]), 4)
+    staged = assembly.staged()
+    staged.spool.seek(0)
+    assert staged.spool.read() == b"countednext"
+    assert staged.sha256_hex == hashlib.sha256(b"countednext").hexdigest()
+    assert staged.etag == multipart_etag(b"counted", b"next")
+    staged.discard()
 
 
 class _Trickle:
