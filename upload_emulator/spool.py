@@ -387,7 +387,9 @@ class _RangeEnd:
         self.began_at = began_at  # the assembly's size before this range
         self._sha: Any = None
         self._digest = b""
-        self._error: BaseException | None = None
+        # Apart: a failed write takes the range back (`Assembly._settle`); a failed MD5 only fails staged().
+        self._chain_error: BaseException | None = None
+        self._md5_error: BaseException | None = None
         self._chain_done = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(hasher, writer), name="upload-range", daemon=True)
         self._thread.start()
@@ -399,27 +401,27 @@ class _RangeEnd:
         except BaseException as exc:  # raised by `chained`, in the next append, staged() or discard()
             hasher.abandon()
             writer.close()
-            self._error = exc
+            self._chain_error = self._md5_error = exc
             return
         finally:
             self._chain_done.set()
         try:
             self._digest = hasher.finish_hashes()[0].digest()
         except BaseException as exc:  # raised by `md5`, in staged()
-            self._error = exc
+            self._md5_error = exc
 
     def chained(self) -> Any:
         """The SHA-256 so far, once the range is hashed into it and written."""
         self._chain_done.wait()
-        if self._error is not None:
-            raise self._error
+        if self._chain_error is not None:
+            raise self._chain_error
         return self._sha
 
     def md5(self) -> bytes:
         """The range's own MD5 digest, once it is done."""
         self._thread.join()
-        if self._error is not None:
-            raise self._error
+        if self._md5_error is not None:
+            raise self._md5_error
         return self._digest
 
 

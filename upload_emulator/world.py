@@ -15,7 +15,7 @@ from typing import Any
 
 from upload_emulator import errors
 from upload_emulator.clock import parse_iso
-from upload_emulator.datafiles import fixture_path, load_yaml, parse_yaml
+from upload_emulator.datafiles import DataFileError, fixture_path, load_yaml, parse_yaml
 from upload_emulator.ratelimit import RateLimitProfile
 
 
@@ -258,7 +258,7 @@ def load_world(vendor: str, fixtures_dir: Path | None = None, overrides: tuple[s
     path = fixture_path(vendor, fixtures_dir)
     try:
         raw = load_yaml(path)
-    except (OSError, ValueError) as exc:
+    except (OSError, DataFileError) as exc:
         raise ValueError(f"cannot read fixtures {path}: {exc}") from exc
     apply_overrides(vendor, raw, overrides)
     profile = _profile(vendor, raw["profile"])

@@ -212,9 +212,6 @@ class _HeldHash:
     def digest(self) -> bytes:
         return self._inner.digest()
 
-    def hexdigest(self) -> str:
-        return self._inner.hexdigest()
-
 
 def test_a_range_is_answered_and_the_next_one_taken_while_its_md5_still_runs(monkeypatch):
     import upload_emulator.spool as spool
