@@ -27,7 +27,6 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from upload_emulator import wire
 from upload_emulator.app import create_app, emulator_of
 from upload_emulator.settings import Settings
 
@@ -71,8 +70,6 @@ class App:
         }
         if raw:
             environ["CONTENT_LENGTH"] = str(len(raw))
-            if hasattr(wire, "WHOLE_BODY"):  # as the quick lane, which answers such requests under `serve`, does
-                environ[wire.WHOLE_BODY] = raw  # (an older checkout, measured with this script, has no such key)
             environ["CONTENT_TYPE"] = "application/json" if isinstance(body, dict) else "application/octet-stream"
         for name, value in (headers or {}).items():
             if name.lower() == "content-type":

@@ -66,9 +66,9 @@ CHEROOT = """
 import sys
 sys.path.insert(0, {here!r})
 import apps
-from upload_emulator.server import build
+from upload_emulator.serving.server import build
 app = apps.emulator() if {name!r} == "emulator" else getattr(apps, {name!r})
-build(app, "127.0.0.1", {port}, quick={quick!r}).serve()
+build(app, "127.0.0.1", {port}).serve()
 """
 MINT_LUA = f"""wrk.method = "POST"
 wrk.body = '{{"contentType": "audio/mpeg"}}'
@@ -79,8 +79,8 @@ wrk.headers["Authorization"] = "Bearer {KEY}"
 
 def start(server: str, app: str, here: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    if server in ("cheroot", "workers"):
-        code = CHEROOT.format(here=str(here), name=app, port=port, quick=server == "cheroot")
+    if server == "cheroot":
+        code = CHEROOT.format(here=str(here), name=app, port=port)
         command = [sys.executable, "-c", code]
     else:
         target = "apps:emulator" if app == "emulator" else f"apps:{app}"
@@ -155,7 +155,7 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install -y wrk")
-    servers = ["cheroot", "workers"] + (["granian"] if importlib.util.find_spec("granian") else [])
+    servers = ["cheroot"] + (["granian"] if importlib.util.find_spec("granian") else [])
     if "granian" not in servers:
         print("granian is not installed (pip install granian): measuring cheroot alone")
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,10 +180,10 @@ def main() -> None:
             for label, (rate16, _, p99, cpu16), (rate1, p50, _, _) in rows:
                 print(f"{label:22} {rate16:15.0f} {p99:8.2f} {cpu16:10.0f} {rate1:13.0f} {p50:8.2f}")
             for app in ("trivial", "emulator"):
-                base = next(r for r in rows if r[0] == f"{app} on workers")
+                base = next(r for r in rows if r[0] == f"{app} on cheroot")
                 for other in (r for r in rows if r[0].startswith(f"{app} on ") and r is not base):
                     print(
-                        f"{other[0]} / workers: {other[1][0] / base[1][0]:.2f}x the rate at 16 connections, "
+                        f"{other[0]} / cheroot: {other[1][0] / base[1][0]:.2f}x the rate at 16 connections, "
                         f"{other[1][3] / base[1][3]:.2f}x the CPU per request"
                     )
         print("\nA chunked body cut off mid-chunk, as each server hands it to the app:")

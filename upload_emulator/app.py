@@ -10,19 +10,19 @@ import logging
 import time
 from http import HTTPStatus
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3
 from upload_emulator.dialects import Rendered, render, render_s3
 from upload_emulator.errors import ApiError
-from upload_emulator.front import SpecFront, SpecRoutes
 from upload_emulator.runtime import Emulator, Vendor
+from upload_emulator.serving import contract
 from upload_emulator.settings import Settings
 from upload_emulator.spec import Operation
 from upload_emulator.uploads import S3_MOUNT
 from upload_emulator.vendors import handlers_for
-from upload_emulator.wire import Outgoing, RequestView
 
 log = logging.getLogger("upload_emulator")
 
@@ -33,13 +33,14 @@ class SpecMismatch(RuntimeError):
 
 def _view(emu: Emulator, vendor: Vendor, op: Operation):
     def view(**path_params: str):
-        return pipeline.run(emu, vendor, op, request._get_current_object(), path_params)  # type: ignore[attr-defined]
+        # the request object itself, not the `flask.request` proxy: the pipeline reads it often
+        return pipeline.run(emu, vendor, op, request_ctx.request, path_params)
 
     view.__name__ = op.operation_id
     return view
 
 
-def _mount(app: Flask, emu: Emulator, vendor: Vendor, routes: SpecRoutes) -> None:
+def _mount(app: Flask, emu: Emulator, vendor: Vendor) -> None:
     operations = {op.operation_id for op in vendor.spec.operations}
     missing, extra = operations - vendor.handlers.keys(), vendor.handlers.keys() - operations
     if missing or extra:
@@ -56,7 +57,6 @@ def _mount(app: Flask, emu: Emulator, vendor: Vendor, routes: SpecRoutes) -> Non
             methods=[op.method],
             strict_slashes=False,
         )
-        routes.add(vendor, op)
     app.register_blueprint(bp)
 
     def served_spec():
@@ -101,7 +101,7 @@ def _finish_response(emu: Emulator, response: Response) -> Response:
     return response
 
 
-def finish(emu: Emulator, req: RequestView, response: Response | Outgoing) -> Response | Outgoing:
+def finish(emu: Emulator, req: Request, response: Response) -> Response:
     """For every answer (changed in place, and handed back): the reason phrase S3 and the vendors
     send (`403 Forbidden`, where werkzeug says `403 FORBIDDEN`), and CORS headers for an allowed
     browser origin outside the control plane."""
@@ -146,6 +146,35 @@ def _record_other(
     )
 
 
+def _admit(emu: Emulator):
+    """Before anything else: a request the server refused to frame (`contract.REJECTED`), or found
+    no room for (`contract.REFUSED`), is answered at once in its surface's shape, body unread."""
+    rejection = contract.rejection(request.environ)
+    if rejection is not None:
+        err = ApiError(errors.MALFORMED_REQUEST, rejection.reason, status=rejection.status)
+    elif contract.refused(request.environ):
+        err = pipeline.busy()
+    else:
+        return None
+    started = time.perf_counter()
+    if _is_s3(request.path):
+        return s3.answer_before_routing(err, rejection.status if rejection else None)
+    vendor = _vendor_for_path(emu, request.path)
+    request_id = pipeline.new_request_id(vendor.profile.request_id_prefix)
+    rendered = render(err, vendor.profile, request_id)
+    operation = request.url_rule.endpoint.rpartition(".")[2] if request.url_rule is not None else ""
+    _record_other(
+        emu,
+        "emulator" if vendor.is_control_plane else vendor.name,
+        operation,
+        rendered.status,
+        rendered.code,
+        request_id,
+        started,
+    )
+    return _answer(rendered, request_id)
+
+
 def _preflight(emu: Emulator):
     """Answer a CORS preflight (and journal it) before any route sees it; other requests pass."""
     if not cors.is_preflight(request.method, request.headers):
@@ -172,7 +201,7 @@ def _guard_control_plane(emu: Emulator):
     return guard_control_plane(emu, request)
 
 
-def guard_control_plane(emu: Emulator, req: RequestView) -> Response | None:
+def guard_control_plane(emu: Emulator, req: Request) -> Response | None:
     """Refuse a foreign Host, a cross-site write or a missing token before the control plane sees it."""
     control = emu.vendors[admin.NAME]
     if not (req.path == control.mount_path or req.path.startswith(control.mount_path + "/")):
@@ -244,7 +273,7 @@ def _unexpected(emu: Emulator, exc: Exception):
     return unexpected(emu, request, exc)
 
 
-def unexpected(emu: Emulator, req: RequestView, exc: Exception) -> Response:
+def unexpected(emu: Emulator, req: Request, exc: Exception) -> Response:
     """A bug outside a vendor pipeline: log it, tell the tests, answer without a traceback."""
     log.exception("unhandled error on %s %s", req.method, req.path)
     emu.record_server_error(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
@@ -264,24 +293,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     emu = Emulator(settings)
     app = Flask("upload_emulator")
     app.extensions["upload_emulator"] = emu
-    routes = SpecRoutes()
     for name in settings.vendors:
         prefix = "" if settings.single_vendor else f"/{name}"
         world = emu.worlds[name]
-        _mount(app, emu, Vendor(name, world.profile, emu.spec(world.profile.spec), handlers_for(name), prefix), routes)
-    _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), handlers_for(admin.NAME), ""), routes)
+        _mount(app, emu, Vendor(name, world.profile, emu.spec(world.profile.spec), handlers_for(name), prefix))
+    _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, emu.spec("emulator"), handlers_for(admin.NAME), ""))
     app.register_blueprint(s3.blueprint())
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
+    app.before_request(lambda: _admit(emu))
     app.before_request(lambda: _preflight(emu))
     app.before_request(lambda: _guard_control_plane(emu))
     app.after_request(lambda response: _finish_response(emu, response))
     if not settings.single_vendor:
         app.add_url_rule("/", endpoint="index", view_func=lambda: _index(emu), methods=["GET"])
-    front = SpecFront(routes, app.wsgi_app, emu, guard=guard_control_plane, finish=finish, unexpected=unexpected)
-    app.wsgi_app = s3.ConnectionCutter(front)  # type: ignore[method-assign]
-    app.may_block = emu.faults.may_delay  # type: ignore[attr-defined]  # read by server.build: see quicklane.py
     return app
 
 

@@ -93,7 +93,7 @@ def config(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     from upload_emulator.app import create_app, emulator_of
-    from upload_emulator.server import ServerError, bound_port, build
+    from upload_emulator.serving.server import ServerError, bound_port, build
 
     try:
         settings = _settings(args)

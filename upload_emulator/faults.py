@@ -71,11 +71,6 @@ class FaultStore(RuleBook[FaultRule]):
         super().__init__(FaultRule, "flt_")
         self._random = random.Random(seed)
 
-    def may_delay(self) -> bool:
-        """Whether a rule that sleeps could still fire (read without the lock: a stale answer only
-        sends one request to a worker thread, or one past its last delay to the quick lane)."""
-        return any(rule.delay_ms and (rule.times is None or rule.fired < rule.times) for rule in self._rules)
-
     def take(self, vendor: str, operation_id: str | None, path: str) -> FaultRule | None:
         """The rule that fires for this request, counted; None when none does."""
 

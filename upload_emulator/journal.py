@@ -35,9 +35,6 @@ _DETAILS = "_details"  # an entry's fields still to work out: a filter never rea
 class Journal:
     def __init__(self, size: int = 1000) -> None:
         self._lock = threading.Lock()
-        # Entries of answers already sent but not yet written (`expect`): every read waits for them.
-        self._written = threading.Condition()
-        self._expected = 0
         self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
         # Requests by (vendor, operationId, status) since the last reset, kept past the ring's size
         # (the metrics endpoint reports them).
@@ -62,27 +59,7 @@ class Journal:
         entry.update(values)
         self.add(entry, details)
 
-    def expect(self) -> Callable[[], None]:
-        """One entry will be written after its answer is sent (the quick lane's `AFTER_SEND`): until
-        the returned callable is called, reads wait for it (a few microseconds), so nobody who got
-        the answer can read a journal without it."""
-        with self._written:
-            self._expected += 1
-
-        def written() -> None:
-            with self._written:
-                self._expected -= 1
-                self._written.notify_all()
-
-        return written
-
-    def settled(self, timeout: float = 1.0) -> None:
-        """Wait until every expected entry is written (at most `timeout` seconds: a reader is never stuck)."""
-        with self._written:
-            self._written.wait_for(lambda: self._expected <= 0, timeout)
-
     def entries(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
-        self.settled()
         with self._lock:
             found = [e for e in self._entries if all(v is None or e.get(k) == v for k, v in filters.items())]
             found = found[-limit:] if limit else found
@@ -95,12 +72,10 @@ class Journal:
 
     def clear(self) -> None:
         """Forget the entries; the counts stay (see `reset`)."""
-        self.settled()  # an entry of an answer sent before this must not arrive after it
         with self._lock:
             self._entries.clear()
 
     def reset(self) -> None:
-        self.settled()
         with self._lock:
             self._entries.clear()
             self.counts.clear()

@@ -27,7 +27,6 @@ class _EmulatorCollector(Collector):
             "Requests answered, by vendor, operation and status.",
             labels=["vendor", "operation", "status"],
         )
-        self.emu.journal.settled()
         for (vendor, operation, status), count in sorted(self.emu.journal.counts.items()):
             requests.add_metric([vendor, operation, str(status)], count)
         yield requests

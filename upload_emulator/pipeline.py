@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import Request, Response
 from werkzeug.exceptions import ClientDisconnected
 
-from upload_emulator import capacity, errors, requestlog, wire
+from upload_emulator import errors, requestlog
 from upload_emulator.auth import authenticate as auth_authenticate
 from upload_emulator.auth import check_plan as auth_check_plan
 from upload_emulator.auth import check_scopes, credential_from, select_workspace
@@ -43,7 +44,6 @@ from upload_emulator.spec import (
     parse_json_body,
     response_problems,
 )
-from upload_emulator.wire import Outgoing, RequestView
 from upload_emulator.world import ApiKey, VendorProfile, Workspace
 
 log = logging.getLogger("upload_emulator.requests")
@@ -65,7 +65,7 @@ class Call:
     emu: Emulator
     vendor: Vendor
     op: Operation
-    request: RequestView
+    request: Request
     path_params: dict[str, str]
     request_id: str
     now: datetime
@@ -126,7 +126,7 @@ def apply_faults(call: Call) -> None:
         raise ApiError(kind, code=code, status=rule.status, headers=headers)
 
 
-def charge(emu: Emulator, vendor: Vendor, request: RequestView, operation_id: str, now: datetime) -> dict[str, str]:
+def charge(emu: Emulator, vendor: Vendor, request: Request, operation_id: str, now: datetime) -> dict[str, str]:
     """Count one request against its caller's budget (the credential sent, else the address).
 
     Returns the rate-limit headers to send; raises RATE_LIMITED (with them) past the budget.
@@ -215,10 +215,13 @@ def check_scope(call: Call) -> None:
         check_scopes(call.op.security, call.scheme, call.found_key)
 
 
-def check_capacity(call: Call) -> None:
-    """The server found no room for this request in its lane: the vendor's 503, body unread."""
-    if capacity.refused(call.request.environ):
-        raise capacity.busy()
+def busy() -> ApiError:
+    """The answer to a request the server found no room for (`serving.contract.REFUSED`), in any dialect."""
+    return ApiError(
+        errors.UNAVAILABLE,
+        "The emulator is busy with other uploads; retry shortly.",
+        headers={"Retry-After": "1", "Connection": "close"},  # the body was never read
+    )
 
 
 def read_body(call: Call) -> None:
@@ -232,10 +235,6 @@ def read_body(call: Call) -> None:
     declared = call.request.content_length
     if declared is not None and declared > cap:
         raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is {declared} bytes; the limit is {cap}.")
-    whole = call.request.environ.get(wire.WHOLE_BODY)
-    if whole is not None and declared == len(whole):  # the server holds it all: no stream to read
-        call.raw_body = whole
-        return
     raw = b""
     try:
         while len(raw) <= cap and (chunk := call.request.stream.read(cap + 1 - len(raw))):
@@ -305,7 +304,6 @@ def begin_idempotency(call: Call) -> Reply | None:
 
 
 STEPS = (
-    check_capacity,
     charge_rate_limit,
     apply_faults,
     authenticate,
@@ -375,8 +373,8 @@ def _outcome(call: Call) -> Reply:
         return error_reply(call, ApiError(errors.INTERNAL))
 
 
-def run(emu: Emulator, vendor: Vendor, op: Operation, request: RequestView, path_params: dict[str, str]) -> Outgoing:
-    """One spec-routed request, start to finish: the same whether Flask or the front routed it."""
+def run(emu: Emulator, vendor: Vendor, op: Operation, request: Request, path_params: dict[str, str]) -> Response:
+    """One spec-routed request, start to finish."""
     call = Call(
         emu=emu,
         vendor=vendor,
@@ -390,7 +388,7 @@ def run(emu: Emulator, vendor: Vendor, op: Operation, request: RequestView, path
     return handle(call)
 
 
-def handle(call: Call) -> Outgoing:
+def handle(call: Call) -> Response:
     """Steps, handler, encoding, the strict check, then (only then) storing an idempotent reply."""
     call.emu.scheduler.run_due(call.now)  # what the clock made happen, before anyone looks
     reply = _outcome(call)
@@ -418,11 +416,13 @@ def version_echo(profile, request_headers, pinned: str | None = None) -> dict[st
     return {versions.header: echoed} if echoed else {}
 
 
-def respond(call: Call, reply: Reply, body: Any) -> Outgoing:
+def respond(call: Call, reply: Reply, body: Any) -> Response:
     headers = {"X-Request-Id": call.request_id, **call.extra_headers, **reply.headers}
     headers.update(version_echo(call.profile, call.request.headers, call.version))
     if call.replayed is False and call.profile.idempotency is not None:
         headers.setdefault(call.profile.idempotency.replay_header, "false")
-    response = wire.response(body, reply.status, headers, reply.content_type)
-    requestlog.record_once_sent(call, reply, body)
+    response = Response(body, status=reply.status, headers=headers, content_type=reply.content_type)
+    if body is None:
+        del response.headers["Content-Type"]  # no body, no type (werkzeug would send its default)
+    requestlog.record(call, reply, body)
     return response

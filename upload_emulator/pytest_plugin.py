@@ -27,7 +27,7 @@ def upload_emulator_settings():
 def upload_emulator_server(upload_emulator_settings):
     """A live emulator on 127.0.0.1 and a free port, for the whole session."""
     from upload_emulator.app import create_app, emulator_of
-    from upload_emulator.server import LiveServer
+    from upload_emulator.serving.server import LiveServer
 
     app = create_app(upload_emulator_settings)
     server = LiveServer(app, host=upload_emulator_settings.host, port=0).start()

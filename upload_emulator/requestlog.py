@@ -6,18 +6,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import EnvironHeaders
+from werkzeug.wrappers import Request
 
 from upload_emulator.auth import redact
-from upload_emulator.wire import AFTER_SEND
 
 if TYPE_CHECKING:
     from upload_emulator.pipeline import Call, Reply
     from upload_emulator.runtime import Emulator
-    from upload_emulator.wire import RequestView
 
 log = logging.getLogger("upload_emulator.requests")
 
@@ -46,16 +44,9 @@ def _sample(head: bytes | None) -> str | None:
     return head.decode("utf-8", "replace") if head else None
 
 
-class Finished(NamedTuple):
-    """When an answer was ready: its entry's duration and time, even when it is written later."""
-
-    at_perf: float
-    at: datetime
-
-
 def note(
     emu: Emulator,
-    request: RequestView,
+    request: Request,
     *,
     vendor: str,
     operation: str,
@@ -65,15 +56,12 @@ def note(
     started: float,
     journal: bool = True,
     details: Callable[[], dict[str, Any]] | None = None,
-    finished: Finished | None = None,
     **extra: Any,
 ) -> None:
     """The one place a request becomes a log line and (unless `journal` is false) a journal entry:
     spec-routed calls, the S3 endpoint, preflights, the index and routing errors all come here.
-    `details` gives the entry's costly fields when somebody reads it, not on the request path;
-    `finished` says when the answer was ready, for an entry written after it was sent."""
-    ended = finished.at_perf if finished is not None else time.perf_counter()
-    duration_ms = round((ended - started) * 1000, 3)
+    `details` gives the entry's costly fields when somebody reads it, not on the request path."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
     if log.isEnabledFor(logging.INFO):  # the fields are built only for a line that is written
         fields = {
             "vendor": vendor,
@@ -88,7 +76,7 @@ def note(
         return
     # `Journal.record`'s entry, written out here: every request pays for it (journal.FIELDS' order, then the rest)
     entry = {
-        "at": finished.at if finished is not None else emu.clock.now(),  # written out when read
+        "at": emu.clock.now(),  # written out when read
         "requestId": request_id,
         "vendor": vendor,
         "operationId": operation,
@@ -106,27 +94,7 @@ def note(
     emu.journal.add(entry, details)
 
 
-def record_once_sent(call: Call, reply: Reply, body: Any) -> None:
-    """`record`, after the answer is sent where the server offers that (`wire.AFTER_SEND`: the quick
-    lane), else now. The duration and time are the answer's, taken now; the journal holds its
-    readers until such an entry is written (`Journal.expect`)."""
-    finished = Finished(time.perf_counter(), call.emu.clock.now())
-    after = call.request.environ.get(AFTER_SEND)
-    if after is None:
-        record(call, reply, body, finished)
-        return
-    written = call.emu.journal.expect()
-
-    def record_now() -> None:
-        try:
-            record(call, reply, body, finished)
-        finally:
-            written()
-
-    after.append(record_now)
-
-
-def record(call: Call, reply: Reply, body: Any = None, finished: Finished | None = None) -> None:
+def record(call: Call, reply: Reply, body: Any = None) -> None:
     """A spec-routed call's entry: who called (redacted), what was sent, and an error's answer.
 
     The headers, redacted, and the body samples are worked out when the journal is read: a
@@ -173,7 +141,6 @@ def record(call: Call, reply: Reply, body: Any = None, finished: Finished | None
         workspace=call.found_workspace.id if call.found_workspace else None,
         replayed=call.replayed,
         fault=call.fault,
-        finished=finished,
     )
 
 

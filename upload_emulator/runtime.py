@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from upload_emulator.auth import KeyStore
+from upload_emulator.blobs.body import SCRATCH
 from upload_emulator.callbacks import CallbackDispatcher
 from upload_emulator.clock import Clock
 from upload_emulator.datafiles import load_yaml, spec_path
@@ -80,6 +81,7 @@ class Emulator:
         self.scheduler = Scheduler()
         self.callbacks = CallbackDispatcher(self.clock)
         self.ratelimits = RateLimiter()
+        SCRATCH.sweep_once()  # what an emulator killed outright left on disk
         self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
         self.reaper = Reaper()
         self.presigner = Presigner(settings.s3_access_key, settings.s3_secret_key, settings.s3_region)

@@ -1,6 +1,6 @@
 """moto's in-process S3: the only module that imports moto.
 
-A body is spooled and hashed as it arrives (`spool.py`); only when it is whole is it swapped
+A body is spooled and hashed as it arrives (`blobs/body.py`); only when it is whole is it swapped
 into moto as the object, in one step, so a reader sees the old object or the new one and an
 interrupted or rejected body leaves nothing behind. Objects are read back in chunks.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from upload_emulator.spool import Staged, stage
+from upload_emulator.blobs.body import Staged, stage
 
 if TYPE_CHECKING:
     from moto.s3.models import FakeKey

@@ -257,7 +257,7 @@ def running(settings=None) -> Iterator[EmulatorHandle]:
         ...
     """
     from upload_emulator.app import create_app, emulator_of
-    from upload_emulator.server import LiveServer
+    from upload_emulator.serving.server import LiveServer
     from upload_emulator.settings import Settings
 
     app = create_app(settings or Settings(strict=True))

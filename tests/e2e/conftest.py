@@ -7,7 +7,7 @@ import requests
 from support import make_app
 
 from upload_emulator.app import emulator_of
-from upload_emulator.server import LiveServer
+from upload_emulator.serving.server import LiveServer
 from upload_emulator.testing import EmulatorHandle
 
 

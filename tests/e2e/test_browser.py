@@ -15,7 +15,7 @@ import requests
 from support import FULL, make_app
 
 from upload_emulator.app import emulator_of
-from upload_emulator.server import LiveServer
+from upload_emulator.serving.server import LiveServer
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(

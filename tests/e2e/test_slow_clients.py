@@ -16,10 +16,10 @@ import pytest
 import requests
 from support import FULL, make_app
 
-from upload_emulator import capacity
 from upload_emulator.app import emulator_of
-from upload_emulator.server import LiveServer
-from upload_emulator.watchdog import Watchdog
+from upload_emulator.serving import lanes as capacity
+from upload_emulator.serving.server import LiveServer
+from upload_emulator.serving.watchdog import Watchdog
 
 THREADS = 20
 UPLOAD_THREADS = THREADS - capacity.UPLOAD_RESERVE

@@ -1,19 +1,15 @@
-"""The server's own guards: lanes that keep threads free, and an accept loop that backs off."""
+"""The server's own guards: lanes and a growing pool that keep threads free, and an accept loop that backs off."""
 
 from __future__ import annotations
 
 import errno
-import http.client
-import io
 import logging
 import os
 import socket
-import threading
-import time
 
-from upload_emulator import capacity
-from upload_emulator.server import MAX_BACKOFF, LiveServer, _MeteredReader, _Server
-from upload_emulator.watchdog import BODY, HEADERS, Meter, Watchdog
+from upload_emulator.serving import lanes as capacity
+from upload_emulator.serving.server import MAX_BACKOFF, LiveServer, _Pool, _Server
+from upload_emulator.serving.watchdog import BODY, HEADERS, Meter, Watchdog
 
 
 def test_uploads_take_at_most_their_share_and_the_control_plane_is_never_refused():
@@ -35,20 +31,18 @@ def test_a_request_falls_into_its_lane_by_path_and_body():
 
 def test_the_accept_loop_backs_off_logs_once_and_recovers(monkeypatch, caplog):
     server = _Server(("127.0.0.1", 0), lambda env, start: [], threads=4, watchdog=Watchdog())
-    server.ready = True
     slept: list[float] = []
-    monkeypatch.setattr("upload_emulator.server.time.sleep", slept.append)
-    failures = iter(range(12))
-
-    def run(interval):
-        if next(failures, None) is not None:
-            raise OSError(errno.EMFILE, "Too many open files")
-
+    monkeypatch.setattr("upload_emulator.serving.server.time.sleep", slept.append)
     with caplog.at_level(logging.WARNING, logger="upload_emulator.server"):
-        server._run_connections(run, 0.5)
+        for _ in range(12):  # as cheroot's serve loop reports each failure of its accept
+            try:
+                raise OSError(errno.EMFILE, "Too many open files")
+            except OSError:
+                server.error_log("Error in HTTPServer.serve", level=logging.ERROR, traceback=True)
     assert server.accept_failures == 12
     assert slept == sorted(slept) and slept[0] < 0.1 and slept[-1] == MAX_BACKOFF
     assert len([r for r in caplog.records if "accept loop failed" in r.message]) == 1
+    assert not [r for r in caplog.records if "Error in HTTPServer.serve" in r.message]
 
 
 class _Sock:
@@ -63,7 +57,7 @@ class _Sock:
         self.shut = True
 
 
-def test_the_watchdog_cuts_slow_headers_with_408_and_a_stalled_body_but_not_a_working_app():
+def test_the_watchdog_cuts_slow_headers_and_a_stalled_body_but_not_a_working_app_and_writes_nothing():
     dog = Watchdog(header_deadline=10, body_window=10)
     headers, body, working = Meter(_Sock()), Meter(_Sock()), Meter(_Sock())  # type: ignore[arg-type]
     for meter in (headers, body, working):
@@ -74,7 +68,7 @@ def test_the_watchdog_cuts_slow_headers_with_408_and_a_stalled_body_but_not_a_wo
     dog.check(now=9.0)
     assert not any(m.cut for m in (headers, body, working))
     dog.check(now=10.5)
-    assert headers.cut == "headers" and headers.sock.sent.startswith(b"HTTP/1.1 408 ")  # type: ignore[attr-defined]
+    assert headers.cut == "headers" and headers.sock.shut and headers.sock.sent == b""  # type: ignore[attr-defined]
     assert body.cut == "body" and body.sock.shut and body.sock.sent == b""  # type: ignore[attr-defined]
     assert working.cut is None and dog.cuts == 2
 
@@ -88,65 +82,6 @@ def test_a_body_that_keeps_coming_resets_the_window():
         meter.received += 2048  # 2 KiB a second
         dog.check(now=float(second))
     assert meter.cut is None
-
-
-def _served_by_selector_and_threads(linger: float, requests: int) -> tuple[int, set[int]]:
-    """Serve `requests` back-to-back requests on one keep-alive connection; how many went back
-    through the selector, and which worker threads answered."""
-    threads: set[int] = set()
-
-    def app(environ, start_response):
-        threads.add(threading.get_ident())
-        start_response("200 OK", [("Content-Length", "2"), ("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    with LiveServer(app, threads=8, quick=False) as live:  # the worker path, which the quick lane skips
-        live.server.linger = linger
-        returned = 0
-        put_conn = live.server.put_conn
-
-        def counting_put_conn(conn):
-            nonlocal returned
-            returned += 1
-            put_conn(conn)
-
-        live.server.put_conn = counting_put_conn  # type: ignore[method-assign]
-        connection = http.client.HTTPConnection(live.host, live.port, timeout=5)
-        for _ in range(requests):
-            connection.request("GET", "/")
-            assert connection.getresponse().read() == b"ok"
-        counted = returned  # before the close, which may race the server's stop
-        connection.close()
-    return counted, threads
-
-
-def test_a_keep_alive_client_in_a_loop_keeps_its_worker_instead_of_a_trip_through_the_selector():
-    returned, threads = _served_by_selector_and_threads(linger=2.0, requests=20)
-    assert returned == 0 and len(threads) == 1
-    returned, threads = _served_by_selector_and_threads(linger=0, requests=20)
-    assert returned >= 19  # without lingering, every request goes back (the last may not have yet)
-
-
-def test_the_reader_says_whether_a_next_request_is_here_without_waiting_for_one():
-    near, far = socket.socketpair()
-    near.settimeout(30)
-    reader = _MeteredReader(near, Meter(near), 8192)
-    assert isinstance(reader, io.BufferedReader)  # C's, not cheroot's pure-Python one
-    far.sendall(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
-    assert reader.readline() == b"GET /a HTTP/1.1\r\n"
-    assert reader.readline() == b"\r\n"
-    assert reader.has_data()  # the second request is already in the buffer
-    assert reader.read(19) == b"GET /b HTTP/1.1\r\n\r\n"
-    started = time.monotonic()
-    assert not reader.has_data()  # nothing more: answered at once, not after the 30 s timeout
-    assert time.monotonic() - started < 1
-    assert near.gettimeout() == 30
-    assert reader.bytes_read == 19 and reader.meter.received == 38
-    far.sendall(b"GET /c")
-    time.sleep(0.05)
-    assert reader.has_data()  # readable on the socket counts too
-    near.close()
-    far.close()
 
 
 def test_pipelined_requests_on_one_connection_are_all_answered_in_order():
@@ -168,13 +103,13 @@ def test_a_body_read_into_a_buffer_stops_at_its_length_and_the_next_request_is_i
 
     def app(environ, start_response):
         stream, buffer, body = environ["wsgi.input"], bytearray(1 << 20), b""
-        while n := stream.readinto(buffer):  # as the spool reads a large body
+        while n := stream.readinto(buffer):  # as the body path reads a large body
             body += bytes(buffer[:n])
         got.append(body)
         start_response("200 OK", [("Content-Length", str(len(body))), ("Content-Type", "text/plain")])
         return [b"x" * len(body)]
 
-    big = os.urandom(3 * (1 << 20) + 11)  # too large for the quick lane: a worker reads it from the socket
+    big = os.urandom(3 * (1 << 20) + 11)
     head = b"PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big)
     with LiveServer(app, threads=4) as live, socket.create_connection((live.host, live.port), timeout=5) as sock:
         sock.sendall(head + big + b"PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nend")
@@ -182,3 +117,35 @@ def test_a_body_read_into_a_buffer_stops_at_its_length_and_the_next_request_is_i
         while answer.count(b"HTTP/1.1 200") < 2 or not answer.endswith(b"xxx"):
             answer += sock.recv(1 << 20)
     assert got == [big, b"end"]
+
+
+class _Threads:
+    """What the pool keeper reads and calls of cheroot's ThreadPool."""
+
+    def __init__(self, queued: int, idle: int) -> None:
+        self.qsize, self.idle = queued, idle
+        self.grew: list[int] = []
+        self.shrank: list[int] = []
+
+    def grow(self, amount: int) -> None:
+        self.grew.append(amount)
+
+    def shrink(self, amount: int) -> None:
+        self.shrank.append(amount)
+
+
+def test_the_pool_grows_while_connections_wait_with_no_idle_worker_and_retires_the_extra_when_quiet():
+    threads = _Threads(queued=40, idle=0)
+    pool = _Pool(threads)
+    pool.check(now=0.0)
+    assert threads.grew == [40 + _Pool.SPARE]
+    threads.qsize, threads.idle = 3, 5  # a worker is free: the queue drains by itself
+    pool.check(now=1.0)
+    assert threads.grew == [40 + _Pool.SPARE]
+    threads.qsize = 0
+    pool.check(now=1.0 + _Pool.QUIET / 2)
+    assert threads.shrank == []
+    pool.check(now=2.0 + _Pool.QUIET)
+    assert threads.shrank == [40 + _Pool.SPARE]
+    pool.check(now=100.0 + _Pool.QUIET)
+    assert threads.shrank == [40 + _Pool.SPARE]  # once: nothing more was added

@@ -6,7 +6,6 @@ from openapi_spec_validator import validate
 from upload_emulator.app import SpecMismatch, _mount, create_app
 from upload_emulator.auth import redact
 from upload_emulator.datafiles import data_dir
-from upload_emulator.front import SpecRoutes
 from upload_emulator.runtime import Emulator, Vendor
 from upload_emulator.settings import Settings, resolve
 from upload_emulator.spec import Spec
@@ -42,7 +41,7 @@ def test_the_app_refuses_to_start_when_a_spec_operation_has_no_handler():
     handlers = {"getHealth": lambda call: None}
     with pytest.raises(SpecMismatch, match="createUpload"):
         vendor = Vendor("scripe", emu.worlds["scripe"].profile, emu.spec("scripe"), handlers, "/s")
-        _mount(Flask("t"), emu, vendor, SpecRoutes())
+        _mount(Flask("t"), emu, vendor)
     emu.close()
 
 

@@ -94,7 +94,8 @@ def test_the_background_load_waits_for_a_quiet_moment_so_a_busy_start_is_not_slo
 def test_what_serve_made_at_start_up_is_frozen_before_it_answers_anything():
     code = (
         "import gc\n"
-        "from upload_emulator import cli, server\n"
+        "from upload_emulator import cli\n"
+        "from upload_emulator.serving import server\n"
         "seen = []\n"
         "def serving(self):\n"
         "    seen.append(gc.get_freeze_count())\n"

@@ -5,12 +5,11 @@ import os
 import secrets
 import subprocess
 import sys
-import threading
 
 import pytest
 from support import multipart_etag
 
-from upload_emulator.spool import BodyTooShort, stage
+from upload_emulator.blobs.body import BodyTooShort, stage
 from upload_emulator.storage import ObjectStorage
 
 
@@ -78,7 +77,7 @@ def test_bytes_are_not_stored_for_an_upload_that_was_used_meanwhile():
 
 
 def test_an_assembly_takes_ranges_in_order_and_a_cut_range_leaves_it_as_it_was():
-    from upload_emulator.spool import Assembly, BodyTooShort
+    from upload_emulator.blobs.body import Assembly, BodyTooShort
 
     data = bytes(range(256)) * 1000
     assembly = Assembly()
@@ -96,7 +95,7 @@ def test_an_assembly_takes_ranges_in_order_and_a_cut_range_leaves_it_as_it_was()
 
 
 def test_an_assembly_of_one_range_has_a_one_part_etag_and_ranges_that_add_nothing_are_no_part():
-    from upload_emulator.spool import Assembly
+    from upload_emulator.blobs.body import Assembly
 
     assembly = Assembly()
     assembly.append(iter([b"whole"]), 5)
@@ -151,7 +150,7 @@ def test_deleted_and_reset_objects_are_freed_not_kept_by_moto():
 def test_an_abandoned_assembly_leaves_no_file_behind():
     import gc
 
-    from upload_emulator.spool import Assembly
+    from upload_emulator.blobs.body import Assembly
 
     assembly = Assembly()
     assembly.append(iter([b"partial"]), 7)
@@ -179,7 +178,7 @@ def test_a_reset_empties_every_bucket_at_once_and_hands_the_freeing_to_later(sto
 
 
 KEPT_TO_THE_END = """
-from upload_emulator.spool import Assembly
+from upload_emulator.blobs.body import Assembly
 from upload_emulator.storage import ObjectStorage
 import secrets
 half_done = Assembly()
@@ -197,67 +196,40 @@ def test_temp_files_of_objects_still_alive_at_exit_are_removed(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-class _HeldHash:
-    """An MD5 whose update waits for the test's word: shows who waits for the hashing."""
+class _FailingFile:
+    """A file whose second write finds the disk full."""
 
-    def __init__(self, released: threading.Event) -> None:
-        self._inner, self._released = hashlib.md5(usedforsecurity=False), released
-        self.updated = threading.Event()
+    def __init__(self, file) -> None:
+        self._file, self._writes = file, 0
 
-    def update(self, data) -> None:
-        self._released.wait(10)
-        self._inner.update(data)
-        self.updated.set()
-
-    def digest(self) -> bytes:
-        return self._inner.digest()
-
-
-def test_a_range_is_answered_and_the_next_one_taken_while_its_md5_still_runs(monkeypatch):
-    import upload_emulator.spool as spool
-
-    released = threading.Event()
-    held: list[_HeldHash] = []
-
-    def new_md5():
-        held.append(_HeldHash(released))
-        return held[-1]
-
-    monkeypatch.setattr(spool, "new_md5", new_md5)
-    assembly = spool.Assembly()
-    assembly.append(iter([b"first"]), 5)  # returns with the MD5 lane still held
-    assembly.append(iter([b" second"]), 7)  # does not wait for the first range's MD5 either
-    assert assembly.size == 12 and not any(h.updated.is_set() for h in held)
-    staged: list[spool.Staged] = []
-    staging = threading.Thread(target=lambda: staged.append(assembly.staged()))
-    staging.start()
-    staging.join(0.2)
-    assert staging.is_alive()  # the object waits for every part's MD5
-    released.set()
-    staging.join(10)
-    assert staged[0].etag == multipart_etag(b"first", b" second")
-    assert staged[0].sha256_hex == hashlib.sha256(b"first second").hexdigest()
-    staged[0].discard()
-
-
-def test_a_range_whose_write_fails_after_it_was_counted_fails_the_next_step_and_is_taken_back(monkeypatch):
-    import upload_emulator.spool as spool
-
-    assembly = spool.Assembly()
-    real, failed = spool.FileWriter.finish, []
-
-    def fails_once(self):
-        if not failed:
-            failed.append(self)
+    def write(self, data) -> int:
+        self._writes += 1
+        if self._writes == 2:
             raise OSError(28, "No space left on device")
-        real(self)
+        return self._file.write(data)
 
-    monkeypatch.setattr(spool.FileWriter, "finish", fails_once)
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+def test_a_range_whose_write_fails_is_taken_back_and_the_upload_resumes_from_where_it_was(monkeypatch):
+    import builtins
+
+    import upload_emulator.blobs.body as body
+
+    assembly = body.Assembly()
     assembly.append(iter([b"counted"]), 7)
+    monkeypatch.setattr(body, "open", lambda *a, **k: _FailingFile(builtins.open(*a, **k)), raising=False)  # noqa: SIM115
     with pytest.raises(OSError, match="No space"):
-        assembly.append(iter([b"next"]), 4)
-    assert assembly.size == 0  # the range whose write failed is taken back: the client resumes from 0
-    assembly.append(iter([b"counted"]), 7)
+        assembly.append(iter([b"ne", b"xt"]), 4)
+    monkeypatch.undo()
+    assert assembly.size == 7  # the failed range is not counted: the client resumes from byte 7
     assembly.append(iter([b"next"]), 4)
     staged = assembly.staged()
     staged.spool.seek(0)
@@ -289,10 +261,10 @@ class _Trickle:
 
 @pytest.mark.parametrize("readinto", [True, False])
 @pytest.mark.parametrize("extra", [-1, 0, 1, 12_345])
-def test_a_body_read_into_reused_buffers_arrives_whole_with_its_hashes(readinto, extra):
-    from upload_emulator.spool import PIECE_BYTES, RING
+def test_a_body_read_in_pieces_arrives_whole_with_its_hashes(readinto, extra):
+    from upload_emulator.blobs.body import PIECE_BYTES
 
-    data = os.urandom(RING * PIECE_BYTES + extra)  # more pieces than the ring holds: each buffer is reused
+    data = os.urandom(5 * PIECE_BYTES + extra)
     staged = stage(_Trickle(data, 300_001, readinto), len(data))
     staged.spool.seek(0)
     assert staged.spool.read() == data
@@ -300,26 +272,30 @@ def test_a_body_read_into_reused_buffers_arrives_whole_with_its_hashes(readinto,
     staged.discard()
 
 
-def test_a_lane_that_lags_never_sees_its_piece_overwritten_by_the_next_read():
+def test_a_hash_that_lags_never_sees_its_piece_changed_by_the_next_read(monkeypatch):
     import time
 
-    import upload_emulator.spool as spool
+    import upload_emulator.blobs.body as body
 
     seen: list[bytes] = []
 
-    def slow_copy(view) -> None:
-        time.sleep(0.001)
-        seen.append(bytes(view))  # what the lane got, as it was when the lane came to it
+    class SlowCopy:
+        def update(self, view) -> None:
+            time.sleep(0.001)
+            seen.append(bytes(view))  # what the hash got, as it was when the hash came to it
 
-    data = os.urandom(3 * spool.RING * spool.PIECE_BYTES + 7)
-    hasher = spool._BodyWorkers(slow_copy)
-    assert hasher.read_from(_Trickle(data, 1 << 20, True)) == len(data)
-    hasher.finish()
+        def hexdigest(self) -> str:
+            return ""
+
+    monkeypatch.setattr(body, "new_md5", SlowCopy)
+    data = os.urandom(3 * body.QUEUED * body.PIECE_BYTES + 7)
+    with pytest.raises(body.BodyTooShort):  # the MD5 is a fake, so the ETag is not checked: only the pieces
+        body.stage(_Trickle(data, 1 << 20, True), len(data) + 1)
     assert b"".join(seen) == data
 
 
 def test_an_assembly_range_read_from_a_stream_drops_the_bytes_it_already_holds():
-    from upload_emulator.spool import PIECE_BYTES, Assembly
+    from upload_emulator.blobs.body import PIECE_BYTES, Assembly
 
     data = os.urandom(3 * PIECE_BYTES + 10)
     assembly = Assembly()

@@ -1,52 +1,33 @@
 """One S3 request's life on the emulator: its id, faults, lanes, auth, error and journal entry.
 
-Every S3 operation starts with an `S3Call`: it answers a fault or a full lane before the
-operation runs, renders errors as S3 XML (restated by the upload's vendor where it says
-so), and journals the answer. The auth helpers hold S3's rules for presigned and signed
-requests; `ConnectionCutter` turns an injected cut into a dropped connection.
+Every S3 operation starts with an `S3Call`: it answers a fault before the operation runs,
+renders errors as S3 XML (restated by the upload's vendor where it says so), and journals
+the answer. The auth helpers hold S3's rules for presigned and signed requests. A request
+the server refused (its framing, a full lane) is answered by `answer_before_routing`.
 """
 
 from __future__ import annotations
 
-import errno
 import secrets
 import time
 from urllib.parse import quote
 
 from flask import Request, Response, current_app, request
 
-from upload_emulator import capacity, errors, requestlog
+from upload_emulator import errors, requestlog
 from upload_emulator.dialects import render_s3
 from upload_emulator.errors import ApiError
 from upload_emulator.faults import S3, S3_CODES_BY_STATUS
 from upload_emulator.presign import QUERY_AUTH_PARAMS as AUTH_PARAMS
 from upload_emulator.runtime import Emulator
+from upload_emulator.serving import contract
 
 READ_CHUNK = 1024 * 1024
 # An over-cap body up to this size is read and dropped before answering, so the client
 # sees the error instead of a reset connection; past it the connection is closed.
 DRAIN_LIMIT = 16 * 1024 * 1024
-CUT_FLAG = "upload_emulator.cut_connection"
-
-
-class ConnectionCutter:
-    """WSGI wrapper: when a fault asked to drop the connection, answer with nothing at all.
-
-    The S3 view reads the bytes the fault allows, then flags the environ; raising an
-    ECONNABORTED OSError here makes cheroot close the socket without writing a response,
-    which is what a client sees when a real upload is cut off mid-body.
-    """
-
-    def __init__(self, wsgi_app) -> None:
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ, start_response):
-        result = self.wsgi_app(environ, start_response)
-        if environ.get(CUT_FLAG):
-            if hasattr(result, "close"):
-                result.close()
-            raise ConnectionAbortedError(errno.ECONNABORTED, "connection cut by an injected fault")
-        return result
+# S3's own codes for what the HTTP server refused to frame (`serving.contract.Rejection`).
+FRAMING_CODES = {408: "RequestTimeout", 414: "InvalidURI", 431: "RequestHeaderSectionTooLarge", 501: "NotImplemented"}
 
 
 def current_emulator() -> Emulator:
@@ -95,10 +76,8 @@ class S3Call:
         emu.scheduler.run_due(emu.clock.now())  # e.g. an object removed when its job finished
 
     def preempt(self) -> Response | None:
-        """An answer before the operation runs: no room for it in its lane (503, body unread),
-        or a matching fault: a delay, an S3 error, or (PUT) a connection cut mid-body."""
-        if capacity.refused(request.environ):
-            return self.error(capacity.busy())
+        """An answer before the operation runs: a matching fault, a delay, an S3 error, or (PUT)
+        a connection cut mid-body (the server drops it: the client sees no answer at all)."""
         rule = self.emu.faults.take(S3, self.operation, request.path)
         if rule is None:
             return None
@@ -109,7 +88,7 @@ class S3Call:
             left = rule.close_after_bytes
             while left > 0 and (chunk := request.stream.read(min(READ_CHUNK, left))):
                 left -= len(chunk)
-            request.environ[CUT_FLAG] = True
+            contract.cut_connection(request.environ)
             return self.finish(Response(b"", status=499), "ConnectionCut")
         if rule.status:
             code = rule.code or S3_CODES_BY_STATUS.get(rule.status, "InternalError")
@@ -212,3 +191,23 @@ def open_read(operation: str, bucket: str | None = None, key: str | None = None)
     except ApiError as err:
         return call, call.error(err)
     return call, None
+
+
+def operation_for(method: str, path: str) -> str:
+    """The S3 operation a request names by its method and path (for a request refused before routing)."""
+    parts = path.split("/", 3)[2:]  # "", "s3", then bucket and key
+    if not parts or not parts[0]:
+        return "ListBuckets" if method == "GET" else "Service"
+    if len(parts) == 1 or not parts[1]:
+        return {"GET": "ListObjectsV2", "HEAD": "HeadBucket"}.get(method, "Bucket")
+    return {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(
+        method, "Object"
+    )
+
+
+def answer_before_routing(err: ApiError, framing_status: int | None) -> Response:
+    """S3's answer to a request the server refused (its framing, or no room in its lane), body unread."""
+    call = S3Call(current_emulator(), operation_for(request.method, request.path))
+    if framing_status is not None:
+        err.code = FRAMING_CODES.get(framing_status, "InvalidRequest")
+    return call.error(err)

@@ -12,6 +12,7 @@ import re
 from flask import Response, request
 
 from upload_emulator import errors
+from upload_emulator.blobs.body import BODY_CUT_SHORT, stage
 from upload_emulator.errors import ApiError
 from upload_emulator.s3.call import (
     DRAIN_LIMIT,
@@ -22,7 +23,6 @@ from upload_emulator.s3.call import (
     open_read,
     raw_target,
 )
-from upload_emulator.spool import BODY_CUT_SHORT, stage
 from upload_emulator.state import REDEEMED, REMOVED
 
 

@@ -14,11 +14,11 @@ import uuid
 from typing import Any
 
 from upload_emulator import errors, uploads
+from upload_emulator.blobs.body import BODY_CUT_SHORT, Assembly
 from upload_emulator.clock import isoformat
 from upload_emulator.dialects import Dialect, field_details
 from upload_emulator.errors import ApiError
 from upload_emulator.pipeline import Call, Reply
-from upload_emulator.spool import BODY_CUT_SHORT, Assembly
 from upload_emulator.state import REMOVED, UPLOADED, UploadRecord
 from upload_emulator.world import ErrorMapping, VendorProfile
 

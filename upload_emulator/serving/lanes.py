@@ -1,25 +1,22 @@
 """Lanes: uploads may not take the threads that health, the control plane and API calls need.
 
-Each request, once its headers are read, falls into one lane: the control plane
+Each request, once its head is read, falls into one lane: the control plane
 (`/_emulator/`), an upload (a body over SMALL_BODY bytes, or chunked), or an ordinary API
 call. Uploads may hold at most `threads - UPLOAD_RESERVE` threads and uploads plus API calls
 at most `threads - CONTROL_RESERVE`, so a crowd of slow uploads never stops a mint, and
 nothing stops health or `/_emulator/reset`. A request over its lane's share is still
-answered, at once and without reading its body, by the vendor's own 503 (S3: `SlowDown`).
+answered, at once and without reading its body: the server marks it refused
+(`contract.REFUSED`) and the application answers with its surface's 503.
 """
 
 from __future__ import annotations
 
 import threading
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
-
 CONTROL, UPLOAD, API = "control", "upload", "api"
 SMALL_BODY = 64 * 1024
 UPLOAD_RESERVE = 16  # threads uploads never take
 CONTROL_RESERVE = 4  # threads only the control plane may take
-REFUSED = "upload_emulator.over_capacity"  # environ key: the app answers 503 without reading
 
 
 def lane_of(path: str, content_length: int | None, chunked: bool) -> str:
@@ -57,17 +54,3 @@ class Lanes:
     def busy(self) -> dict[str, int]:
         with self._lock:
             return dict(self._busy)
-
-
-def refused(environ) -> bool:
-    """True when the server found no room for this request in its lane."""
-    return bool(environ.get(REFUSED))
-
-
-def busy() -> ApiError:
-    """The answer to a refused request, rendered by each surface's own dialect."""
-    return ApiError(
-        errors.UNAVAILABLE,
-        "The emulator is busy with other uploads; retry shortly.",
-        headers={"Retry-After": "1", "Connection": "close"},  # the body was never read
-    )

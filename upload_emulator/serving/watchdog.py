@@ -2,17 +2,20 @@
 
 A socket timeout is per `recv`: one byte every few seconds never trips it, and a thread
 stays held for as long as the client likes. The watchdog is one thread that looks at every
-request being served a few times a second and cuts (shuts the socket's read side) when
-  - the request line and headers have not all arrived HEADER_DEADLINE seconds after the
-    first byte (the client gets `408 Request Timeout`), or
+connection being served a few times a second and cuts it (shuts its read side, so the
+blocked read returns) when
+  - its request head (request line and headers) has not all arrived HEADER_DEADLINE
+    seconds after its worker began reading it; the worker then answers 408, or
   - while the application waits for body bytes, fewer than MIN_BODY_BYTES arrive in
     BODY_WINDOW seconds; time the application spends working is not counted. The
     application then sees the body cut short and answers as for a client that went away:
-    the vendor's 400, journaled, nothing stored.
+    its surface's 400, journaled, nothing stored.
+The watchdog never writes to a socket: every answer comes from the connection's own worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -24,10 +27,6 @@ MIN_BODY_BYTES = 1024
 TICK = 0.25
 
 IDLE, HEADERS, BODY = "idle", "headers", "body"
-REQUEST_TIMEOUT = (
-    b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nContent-Length: 38\r\n"
-    b"Connection: close\r\n\r\nThe request's headers came too slowly.\n"
-)
 
 
 class Meter:
@@ -37,7 +36,7 @@ class Meter:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.received = 0  # bytes off the socket, counted as they arrive
+        self.received = 0  # body bytes off the socket, counted as each piece arrives
         self.phase = IDLE
         self.since = 0.0
         self.mark_bytes = 0
@@ -61,6 +60,10 @@ class Meter:
             self.paused_at = None
         self.phase = BODY
 
+    def end_read(self) -> None:
+        if self.phase == BODY:
+            self.phase, self.paused_at = IDLE, time.monotonic()
+
     @contextmanager
     def reading(self):
         """The application waits for the client's bytes for as long as the block runs."""
@@ -69,10 +72,6 @@ class Meter:
             yield
         finally:
             self.end_read()
-
-    def end_read(self) -> None:
-        if self.phase == BODY:
-            self.phase, self.paused_at = IDLE, time.monotonic()
 
 
 class Watchdog:
@@ -113,19 +112,15 @@ class Watchdog:
             if meter.cut:
                 continue
             if meter.phase == HEADERS and now - meter.since > self.header_deadline:
-                self._cut(meter, "headers", REQUEST_TIMEOUT)
+                self._cut(meter, "headers")
             elif meter.phase == BODY:
                 if meter.received - meter.mark_bytes >= MIN_BODY_BYTES:
                     meter.mark_bytes, meter.mark_at = meter.received, now
                 elif now - meter.mark_at > self.body_window:
                     self._cut(meter, "body")
 
-    def _cut(self, meter: Meter, reason: str, goodbye: bytes = b"") -> None:
+    def _cut(self, meter: Meter, reason: str) -> None:
         meter.cut = reason
         self.cuts += 1
-        try:
-            if goodbye:
-                meter.sock.sendall(goodbye)
+        with contextlib.suppress(OSError):  # already gone
             meter.sock.shutdown(socket.SHUT_RD)  # the blocked read returns: the worker moves on
-        except OSError:
-            pass  # already gone
