@@ -12,6 +12,7 @@ from http import HTTPStatus
 
 from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
 from flask.globals import request_ctx
+from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from upload_emulator import __version__, admin, cors, errors, localonly, pipeline, requestlog, s3
@@ -91,10 +92,11 @@ def _is_s3(path: str) -> bool:
 
 def _finish_response(emu: Emulator, response: Response) -> Response:
     """Flask's side of `finish`, plus one fix only a Flask-routed OPTIONS needs."""
-    if request.method == "OPTIONS" and "Allow" in response.headers and request.url_rule is not None:
+    req = request_ctx.request
+    if req.method == "OPTIONS" and "Allow" in response.headers and req.url_rule is not None:
         # werkzeug lists the methods of every route the path matches: /uploads/from-link would
         # also offer /uploads/{id}'s GET and DELETE. The answer is the matched path's own methods.
-        template = request.url_rule.rule
+        template = req.url_rule.rule
         methods = set().union(*(r.methods or () for r in current_app.url_map.iter_rules() if r.rule == template))
         response.headers["Allow"] = ", ".join(sorted(methods))
     finish(emu, request, response)
@@ -133,36 +135,42 @@ def _record_other(
     emu: Emulator, vendor: str, operation: str, status: int, code: str | None, request_id: str, started: float
 ) -> None:
     """Journal and log a request no spec operation served (a preflight, the index, a routing error)."""
+    req = request_ctx.request
     requestlog.note(
         emu,
-        request,
+        req,
         vendor=vendor,
         operation=operation,
         status=status,
         code=code,
         request_id=request_id,
         started=started,
-        origin=request.headers.get("Origin"),
+        origin=req.headers.get("Origin"),
     )
 
 
-def _admit(emu: Emulator):
+def _before(emu: Emulator, req: Request) -> Response | None:
+    """Every request, before routing's answer counts: admitted by the server, a preflight, the control plane's guard."""
+    return _admit(emu, req) or _preflight(emu, req) or guard_control_plane(emu, req)
+
+
+def _admit(emu: Emulator, req: Request) -> Response | None:
     """Before anything else: a request the server refused to frame (`contract.REJECTED`), or found
     no room for (`contract.REFUSED`), is answered at once in its surface's shape, body unread."""
-    rejection = contract.rejection(request.environ)
+    rejection = contract.rejection(req.environ)
     if rejection is not None:
         err = ApiError(errors.MALFORMED_REQUEST, rejection.reason, status=rejection.status)
-    elif contract.refused(request.environ):
+    elif contract.refused(req.environ):
         err = pipeline.busy()
     else:
         return None
     started = time.perf_counter()
-    if _is_s3(request.path):
+    if _is_s3(req.path):
         return s3.answer_before_routing(err, rejection.status if rejection else None)
-    vendor = _vendor_for_path(emu, request.path)
+    vendor = _vendor_for_path(emu, req.path)
     request_id = pipeline.new_request_id(vendor.profile.request_id_prefix)
     rendered = render(err, vendor.profile, request_id)
-    operation = request.url_rule.endpoint.rpartition(".")[2] if request.url_rule is not None else ""
+    operation = req.url_rule.endpoint.rpartition(".")[2] if req.url_rule is not None else ""
     _record_other(
         emu,
         "emulator" if vendor.is_control_plane else vendor.name,
@@ -175,30 +183,26 @@ def _admit(emu: Emulator):
     return _answer(rendered, request_id)
 
 
-def _preflight(emu: Emulator):
+def _preflight(emu: Emulator, req: Request) -> Response | None:
     """Answer a CORS preflight (and journal it) before any route sees it; other requests pass."""
-    if not cors.is_preflight(request.method, request.headers):
+    if not cors.is_preflight(req.method, req.headers):
         return None
     started = time.perf_counter()
-    origin = request.headers.get("Origin")
-    vendor = None if _is_s3(request.path) else _vendor_for_path(emu, request.path)
+    origin = req.headers.get("Origin")
+    vendor = None if _is_s3(req.path) else _vendor_for_path(emu, req.path)
     name = "s3" if vendor is None else vendor.name
     request_id = pipeline.new_request_id(vendor.profile.request_id_prefix if vendor else "req_")
-    if _cors_applies(emu, request.path) and cors.origin_allowed(origin, emu.settings.cors_origins):
+    if _cors_applies(emu, req.path) and cors.origin_allowed(origin, emu.settings.cors_origins):
         _record_other(emu, name, "preflight", 204, None, request_id, started)
         return Response(
             b"",
             status=204,
-            headers={**cors.preflight_headers(origin or "", request.headers), "X-Request-Id": request_id},
+            headers={**cors.preflight_headers(origin or "", req.headers), "X-Request-Id": request_id},
         )
     err = ApiError(errors.CORS_FORBIDDEN)
     rendered = render_s3(err, request_id) if vendor is None else render(err, vendor.profile, request_id)
     _record_other(emu, name, "preflight", rendered.status, rendered.code, request_id, started)
     return _answer(rendered, request_id)
-
-
-def _guard_control_plane(emu: Emulator):
-    return guard_control_plane(emu, request)
 
 
 def guard_control_plane(emu: Emulator, req: Request) -> Response | None:
@@ -287,6 +291,16 @@ def unexpected(emu: Emulator, req: Request, exc: Exception) -> Response:
     return _answer(rendered, request_id)
 
 
+class _NoSessions(SessionInterface):
+    """No request has a session (nothing here uses one): no cookie is read or written."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        return None
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     settings = settings.with_changes(vendors=settings.served_vendors)
@@ -302,10 +316,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(404, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(405, lambda exc: _routing_error(emu, exc))
     app.register_error_handler(Exception, lambda exc: _unexpected(emu, exc))
-    app.before_request(lambda: _admit(emu))
-    app.before_request(lambda: _preflight(emu))
-    app.before_request(lambda: _guard_control_plane(emu))
+    app.before_request(lambda: _before(emu, request_ctx.request))
     app.after_request(lambda response: _finish_response(emu, response))
+    app.session_interface = _NoSessions()
     if not settings.single_vendor:
         app.add_url_rule("/", endpoint="index", view_func=lambda: _index(emu), methods=["GET"])
     return app

@@ -235,9 +235,11 @@ def read_body(call: Call) -> None:
     declared = call.request.content_length
     if declared is not None and declared > cap:
         raise ApiError(errors.PAYLOAD_TOO_LARGE, f"The request body is {declared} bytes; the limit is {cap}.")
+    # Ask for no more than can come: a stream's read(n) may set aside n bytes first, whatever arrives.
+    most = cap + 1 if declared is None else declared
     raw = b""
     try:
-        while len(raw) <= cap and (chunk := call.request.stream.read(cap + 1 - len(raw))):
+        while len(raw) < most and (chunk := call.request.stream.read(most - len(raw))):
             raw += chunk  # a stream may return less than asked; stop at the cap or the end
     except ValueError as bad:  # the server could not decode the framing (a malformed chunked body)
         raise ApiError(errors.MALFORMED_REQUEST, f"The request body's framing is malformed: {bad}") from None

@@ -116,12 +116,17 @@ class _Body:
     def readinto(self, buffer: Any) -> int:
         raise NotImplementedError
 
+    def at_most(self) -> int:
+        """How much one read can give at most (what a read's buffer needs, whatever was asked)."""
+        raise NotImplementedError
+
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             parts = []
             while chunk := self.read(1 << 20):
                 parts.append(chunk)
             return b"".join(parts)
+        size = min(size, self.at_most())
         buffer = bytearray(size)
         got = 0
         with memoryview(buffer) as view:
@@ -157,6 +162,9 @@ class KnownLengthBody(_Body):
         self.remaining = length
         self.finished = length == 0
 
+    def at_most(self) -> int:
+        return self.remaining
+
     def readinto(self, buffer: Any) -> int:
         if self.remaining <= 0:
             return 0
@@ -180,6 +188,9 @@ class ChunkedBody(_Body):
         self.source = _Source(rfile, meter)
         self.left_in_chunk = 0
         self.bytes_read = 0
+
+    def at_most(self) -> int:
+        return self.left_in_chunk or 64 * 1024  # a chunk not yet begun: a piece of it
 
     def readinto(self, buffer: Any) -> int:
         if self.finished:

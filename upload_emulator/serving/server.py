@@ -33,7 +33,7 @@ from http import HTTPStatus
 from typing import Any
 
 from cheroot import errors as cheroot_errors
-from cheroot.server import HTTPConnection, HTTPRequest
+from cheroot.server import HeaderReader, HTTPConnection, HTTPRequest
 from cheroot.wsgi import Gateway_10, Server
 
 from upload_emulator.serving import contract, framing
@@ -72,6 +72,28 @@ class _HeadRecorder:
         return data
 
 
+class _Refused(Exception):
+    """A head `framing.check_head` refuses, raised past cheroot's own checks of the same head."""
+
+    def __init__(self, rejection: contract.Rejection) -> None:
+        super().__init__(rejection.reason)
+        self.rejection = rejection
+
+
+class _CheckedHeaderReader(HeaderReader):
+    """cheroot's header reader (its documented `header_reader` hook), which then holds the whole
+    head to RFC 9112 (`framing.check_head`) before cheroot draws any conclusion from it."""
+
+    def __call__(self, rfile, hdict=None):
+        headers = super().__call__(rfile, hdict)
+        recorder = getattr(rfile, "rfile", None)  # cheroot's SizeCheckWrapper, over the head's copy
+        if isinstance(recorder, _HeadRecorder):
+            rejection = framing.check_head(bytes(recorder.data))
+            if rejection is not None:
+                raise _Refused(rejection)
+        return headers
+
+
 class _Request(HTTPRequest):
     """cheroot's request, with strict framing, lanes, rejections answered by the application, and cuts."""
 
@@ -83,6 +105,7 @@ class _Request(HTTPRequest):
     cut = False
     head: _HeadRecorder | None = None
     body: framing.KnownLengthBody | framing.ChunkedBody | None = None
+    header_reader = _CheckedHeaderReader()
     _line_parsed = False
 
     def parse_request(self) -> None:
@@ -101,17 +124,12 @@ class _Request(HTTPRequest):
 
     def read_request_headers(self) -> bool:
         try:
-            ok = super().read_request_headers()
+            return super().read_request_headers()
         except cheroot_errors.MaxSizeExceeded:
             self.simple_response("431 Request Header Fields Too Large", "The request's headers are too large.")
-            return False
-        if not ok:
-            return False
-        rejection = framing.check_head(bytes(self.head.data)) if self.head is not None else None
-        if rejection is not None:
-            self.reject(rejection)
-            return False
-        return True
+        except _Refused as refused:
+            self.reject(refused.rejection)
+        return False
 
     def respond(self) -> None:
         declared = self.inheaders.get(b"Content-Length")
