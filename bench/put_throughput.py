@@ -44,6 +44,8 @@ SERVE = {
     " signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
     "try:\n    waitress.serve(app, host='127.0.0.1', port={port}, threads=16, max_request_body_size=1 << 40)\n"
     "finally:\n    emulator_of(app).close()",
+    # moto's own standalone server (`pip install 'moto[server]'`, in this project's `bench` extra)
+    "moto": "import sys; from moto.server import main; sys.exit(main(['-p', '{port}']))",
 }
 SINK = """
 import socket, sys

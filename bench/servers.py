@@ -1,4 +1,4 @@
-"""The WSGI server, measured: cheroot as `serve` runs it, without its quick lane, and granian.
+"""The WSGI server, measured: cheroot as `serve` runs it, against the maintained alternatives.
 
 For each server, under the same wrk load (1 thread, 16 connections, then 1 connection):
   - a trivial WSGI app (the server's own ceiling), and
@@ -7,12 +7,11 @@ with the server process's CPU time per request (user + system, from psutil: stea
 rates on a noisy machine); then what each server tells the app about a client that stops in
 the middle of a chunked body, which decides whether a cut upload can be told from a finished one.
 
-"cheroot" runs as `serve` builds it (quick lane, lanes, watchdog); "workers" is the same
-server with the quick lane off (every request through cheroot's worker threads, as before
-the lane existed); granian runs with one worker and one blocking thread (its best case for a
-GIL-bound app). Needs wrk (`apt-get install -y wrk`); granian (`pip install granian`) is
-measured when installed. Only 127.0.0.1 is used, every load is bounded by wrk's -d.
-`--rounds` repeats the whole set, interleaved, so a noisy minute shows as spread.
+"cheroot" runs as `serve` builds it (docs/how-it-is-built.md); waitress (a test dependency)
+with 8 threads; granian with one worker and one blocking thread (its best case for a
+GIL-bound app) and uvicorn through a2wsgi, each when installed (`pip install granian uvicorn
+a2wsgi`). Needs wrk (`apt-get install -y wrk`). Only 127.0.0.1 is used, every load is
+bounded by wrk's -d. `--rounds` repeats the whole set, so a noisy minute shows as spread.
 
     python bench/servers.py [--seconds 5] [--rounds 1]
 """
@@ -77,10 +76,29 @@ wrk.headers["Authorization"] = "Bearer {KEY}"
 """
 
 
+WAITRESS = """
+import logging, sys
+logging.disable(logging.WARNING)
+sys.path.insert(0, {here!r})
+import apps, waitress
+app = apps.emulator() if {name!r} == "emulator" else getattr(apps, {name!r})
+waitress.serve(app, host="127.0.0.1", port={port}, threads=8, _quiet=True)
+"""
+UVICORN = """
+import sys
+sys.path.insert(0, {here!r})
+import apps, uvicorn
+from a2wsgi import WSGIMiddleware
+app = apps.emulator() if {name!r} == "emulator" else getattr(apps, {name!r})
+uvicorn.run(WSGIMiddleware(app), host="127.0.0.1", port={port}, log_level="warning")
+"""
+SCRIPTS = {"cheroot": CHEROOT, "waitress": WAITRESS, "uvicorn": UVICORN}
+
+
 def start(server: str, app: str, here: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    if server == "cheroot":
-        code = CHEROOT.format(here=str(here), name=app, port=port)
+    if server in SCRIPTS:
+        code = SCRIPTS[server].format(here=str(here), name=app, port=port)
         command = [sys.executable, "-c", code]
     else:
         target = "apps:emulator" if app == "emulator" else f"apps:{app}"
@@ -155,9 +173,12 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("needs wrk: apt-get install -y wrk")
-    servers = ["cheroot"] + (["granian"] if importlib.util.find_spec("granian") else [])
-    if "granian" not in servers:
-        print("granian is not installed (pip install granian): measuring cheroot alone")
+    servers = ["cheroot", "waitress"]
+    servers += ["granian"] if importlib.util.find_spec("granian") else []
+    servers += ["uvicorn"] if importlib.util.find_spec("uvicorn") and importlib.util.find_spec("a2wsgi") else []
+    missing = {"granian", "uvicorn"} - set(servers)
+    if missing:
+        print(f"not installed, so not measured: {', '.join(sorted(missing))} (pip install granian uvicorn a2wsgi)")
     with tempfile.TemporaryDirectory() as tmp:
         here = Path(tmp)
         (here / "apps.py").write_text(APPS)

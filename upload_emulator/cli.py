@@ -128,7 +128,7 @@ def _stop_on_sigterm(signum, frame) -> None:
 QUIET_S = 0.2  # how long no request must arrive before the rest loads in the background
 
 
-def _load_the_rest(emu, quiet_s: float = QUIET_S) -> None:
+def _load_the_rest(emu, quiet_s: float = QUIET_S, wait=time.sleep) -> None:
     """What the first upload needs and start-up does not: moto's S3 and botocore's verifier, and
     jsonschema (what explains the first request a schema refuses).
 
@@ -137,11 +137,11 @@ def _load_the_rest(emu, quiet_s: float = QUIET_S) -> None:
     slower. A first upload before that moment loads them itself (storage is lazy).
     Then everything loaded so far (modules, specs, moto, compiled schemas: about 10 ms of
     every full garbage collection) is frozen out of the collector's view: it lives as long as
-    the process, and a full collection under load stalls every client of the quick lane.
+    the process, and a full collection under load stalls every client.
     """
     while True:
         seen = emu.journal.added
-        time.sleep(quiet_s)
+        wait(quiet_s)
         if emu.journal.added == seen:
             break
     emu.storage.load()

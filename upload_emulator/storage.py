@@ -33,6 +33,26 @@ class StoredObject:
     last_modified: datetime
 
 
+# --- moto's internals, every use of them named here ------------------------------------------
+# moto has no public API to give an object a buffer of our own, to read one in place, or to walk
+# a bucket's versions; these four lines are the only places this package touches moto's private
+# names (FakeKey._value_buffer, _VersionedKeyStore._iterlists).
+def _buffer(fake: FakeKey) -> Any:
+    """The object's bytes as moto holds them (a seekable file-like)."""
+    return fake._value_buffer
+
+
+def _give_buffer(fake: FakeKey, buffer: Any) -> None:
+    """Make `buffer` (a staged body, already complete) the object's bytes, in place of moto's own."""
+    fake._value_buffer.close()
+    fake._value_buffer = buffer
+
+
+def _all_versions(store: Any) -> Any:
+    """(key, [every FakeKey stored under it]) for a bucket's key store."""
+    return store._iterlists()
+
+
 def _untrack(fake: FakeKey) -> None:
     """moto appends every FakeKey it makes to a class-wide list (for its own reset), so a
     long-running server kept every object it ever stored alive, deleted or not. This storage
@@ -59,7 +79,7 @@ def _dispose(stores: list[Any]) -> None:
     """Free every object of some emptied key stores (their spools and temp files), yielding the
     GIL every few so a reaper thread doing this does not stall requests."""
     for store in stores:
-        for count, (_name, fakes) in enumerate(store._iterlists(), 1):
+        for count, (_name, fakes) in enumerate(_all_versions(store), 1):
             for fake in fakes:
                 fake.dispose()
             if count % 256 == 0:
@@ -125,8 +145,7 @@ class ObjectStorage:
             etag=staged.etag,
         )
         _untrack(fake)
-        fake._value_buffer.close()
-        fake._value_buffer = staged.spool
+        _give_buffer(fake, staged.spool)
         fake.contentsize = staged.size
         fake.set_metadata({"Content-Type": content_type})
         with self._lock:
@@ -158,10 +177,11 @@ class ObjectStorage:
         offset, left = start, (fake.contentsize if end is None else end + 1) - start
         while left > 0:
             with fake.lock:
-                if fake._value_buffer.closed:
+                buffer = _buffer(fake)
+                if buffer.closed:
                     return
-                fake._value_buffer.seek(offset)
-                chunk = fake._value_buffer.read(min(chunk_bytes, left))
+                buffer.seek(offset)
+                chunk = buffer.read(min(chunk_bytes, left))
             if not chunk:
                 return
             offset += len(chunk)
