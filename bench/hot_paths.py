@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from upload_emulator.app import create_app, emulator_of
-from upload_emulator.settings import Settings
+from upload_emulator.core.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from put_throughput import free_port

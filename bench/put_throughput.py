@@ -39,7 +39,7 @@ SERVE = {
     # stopped with SIGTERM like `serve`, and like it closing the emulator, so its objects leave /tmp
     "waitress": "import logging, signal, sys; logging.disable(logging.INFO); import waitress;"
     " from upload_emulator.app import create_app, emulator_of;"
-    " from upload_emulator.settings import Settings;"
+    " from upload_emulator.core.settings import Settings;"
     " app = create_app(Settings(overrides=('scripe.rate_limit.limit=1000000000',)));"
     " signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
     "try:\n    waitress.serve(app, host='127.0.0.1', port={port}, threads=16, max_request_body_size=1 << 40)\n"

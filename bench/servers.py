@@ -58,7 +58,7 @@ def reader(environ, start_response):
 
 def emulator():
     from upload_emulator.app import create_app
-    from upload_emulator.settings import Settings
+    from upload_emulator.core.settings import Settings
     return create_app(Settings(log_level="WARNING", overrides=("scripe.rate_limit.limit=1000000000",)))
 '''
 CHEROOT = """

@@ -3,7 +3,7 @@
 Importing the package does nothing; `create_app` builds an application on demand.
 """
 
-__version__ = "0.1.0"
+from upload_emulator.core.version import __version__
 
 
 def create_app(settings=None):

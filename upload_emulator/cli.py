@@ -10,10 +10,11 @@ import threading
 import time
 from pathlib import Path
 
-from upload_emulator import __version__, logs
-from upload_emulator.callbacks import is_loopback_host
-from upload_emulator.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
-from upload_emulator.vendors import installed
+from upload_emulator.core import logs
+from upload_emulator.core.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
+from upload_emulator.core.version import __version__
+from upload_emulator.services.callbacks import is_loopback_host
+from upload_emulator.vendors import declared_dialects, installed, served
 
 # Options whose flag may repeat: (metavar, the separator their environment variable uses).
 REPEATABLE = {"overrides": ("VENDOR.KEY=VALUE", ";"), "cors_origins": ("ORIGIN", ","), "allowed_hosts": ("HOST", ",")}
@@ -97,7 +98,7 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        unknown = set(settings.served_vendors) - set(installed())
+        unknown = set(served(settings)) - set(installed())
         if unknown:
             return _fail(f"unknown vendor {', '.join(sorted(unknown))}; choose from {', '.join(installed())}")
         logs.configure(settings.log_level, settings.log_format)
@@ -145,8 +146,10 @@ def _load_the_rest(emu, quiet_s: float = QUIET_S, wait=time.sleep) -> None:
         if emu.journal.added == seen:
             break
     emu.storage.load()
-    import upload_emulator.botocore_signers  # noqa: F401
-    from upload_emulator.schemas import load_in_background
+    from upload_emulator.blobs.botocore_sigv4 import signers
+
+    signers()  # botocore's verifier
+    from upload_emulator.openapi.schemas import load_in_background
 
     load_in_background()
 
@@ -154,11 +157,12 @@ def _load_the_rest(emu, quiet_s: float = QUIET_S, wait=time.sleep) -> None:
 
 
 def keys(args: argparse.Namespace) -> int:
-    from upload_emulator.world import load_world
+    from upload_emulator.core.profiles import load_world
 
     try:
         settings = _settings(args)
-        worlds = [load_world(vendor, settings.fixtures_dir) for vendor in settings.served_vendors]
+        dialects = declared_dialects()
+        worlds = [load_world(vendor, settings.fixtures_dir, (), dialects) for vendor in served(settings)]
     except (ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     for world in worlds:
@@ -172,8 +176,8 @@ def specs(args: argparse.Namespace) -> int:
         from openapi_spec_validator import validate
     except ImportError:
         return _fail("`specs` needs openapi-spec-validator: pip install 'upload-emulator[test]'")
-    from upload_emulator.datafiles import spec_path
-    from upload_emulator.spec import Spec
+    from upload_emulator.core.datafiles import spec_path
+    from upload_emulator.openapi.spec import Spec
 
     failed = 0
     for name in (*installed(), "emulator"):

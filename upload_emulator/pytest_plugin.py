@@ -18,7 +18,7 @@ import pytest
 @pytest.fixture(scope="session")
 def upload_emulator_settings():
     """Settings for the session's emulator (strict: every response is checked against the spec)."""
-    from upload_emulator.settings import Settings
+    from upload_emulator.core.settings import Settings
 
     return Settings(strict=True)
 

@@ -59,7 +59,7 @@ class EmulatorHandle:
         import boto3
         from botocore.config import Config
 
-        from upload_emulator.settings import Settings
+        from upload_emulator.core.settings import Settings
 
         settings = self._emulator.settings if self._emulator is not None else Settings()
         return boto3.client(
@@ -257,8 +257,8 @@ def running(settings=None) -> Iterator[EmulatorHandle]:
         ...
     """
     from upload_emulator.app import create_app, emulator_of
+    from upload_emulator.core.settings import Settings
     from upload_emulator.serving.server import LiveServer
-    from upload_emulator.settings import Settings
 
     app = create_app(settings or Settings(strict=True))
     server = LiveServer(app, port=0).start()

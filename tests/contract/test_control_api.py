@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from support import FULL, assert_conforms
 
-from upload_emulator.clock import parse_iso
+from upload_emulator.core.clock import parse_iso
 from upload_emulator.vendors import installed
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from support import FULL
 
-from upload_emulator.pipeline import Reply
+from upload_emulator.api.call import Reply
 
 KEYED = {"Authorization": f"Bearer {FULL}", "Idempotency-Key": "bug-1"}
 
@@ -71,7 +71,7 @@ def test_a_bug_outside_the_pipeline_on_a_vendor_path_is_a_500_in_the_vendors_sha
     def explode(self, mount_url):
         raise RuntimeError("spec internals")
 
-    monkeypatch.setattr("upload_emulator.spec.Spec.served_document", explode)
+    monkeypatch.setattr("upload_emulator.openapi.spec.Spec.served_document", explode)
     response = client.get("/streamloop/openapi.json")
     assert response.status_code == 500
     assert response.json["code"] == "INTERNAL" and "spec internals" not in response.get_data(as_text=True)

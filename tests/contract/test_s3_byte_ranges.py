@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
 from upload_emulator.s3.objects import byte_range
 
 

@@ -15,7 +15,7 @@ from support import (
 )
 
 from upload_emulator.app import emulator_of
-from upload_emulator.state import REDEEMED
+from upload_emulator.services.records import REDEEMED
 
 
 def test_a_file_source_returns_a_queued_job_that_is_done_at_the_next_read(app, scripe, emu):

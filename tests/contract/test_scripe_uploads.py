@@ -20,7 +20,7 @@ from support import (
 )
 
 from upload_emulator.app import emulator_of
-from upload_emulator.clock import parse_iso
+from upload_emulator.core.clock import parse_iso
 
 
 def test_minting_returns_a_handle_a_presigned_put_url_and_an_expiry_fifteen_minutes_out(app, scripe, emu):

@@ -8,9 +8,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from support import FIXTURES, FULL, STUDIO_KEY, make_app
 
+from upload_emulator.api.upload_flow import cap_for, cap_rule
 from upload_emulator.app import emulator_of
-from upload_emulator.datafiles import load_yaml, spec_path
-from upload_emulator.uploads import cap_for, cap_rule
+from upload_emulator.core.datafiles import load_yaml, spec_path
 from upload_emulator.vendors import installed
 
 
@@ -52,7 +52,7 @@ def test_the_control_apis_vendor_fields_name_exactly_the_served_vendors():
 def test_each_shipped_spec_on_disk_already_states_the_rules_its_default_fixture_adds():
     emu = emulator_of(make_app())
     for vendor in installed():
-        assert emu.spec(vendor).document == load_yaml(spec_path(vendor)), (
+        assert emu.vendors[vendor].spec.document == load_yaml(spec_path(vendor)), (
             f"specs/{vendor}.yaml drifted from its fixture"
         )
 

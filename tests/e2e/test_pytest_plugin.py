@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from upload_emulator import __version__
+from upload_emulator.core.version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from support import FULL, make_app
 
 from upload_emulator.app import emulator_of
-from upload_emulator.presign import QUERY_AUTH_PARAMS
+from upload_emulator.blobs.sigv4 import QUERY_AUTH_PARAMS
 from upload_emulator.s3.routes import SUBRESOURCES
 
 AMZ = [*QUERY_AUTH_PARAMS, "prefix", "list-type", *sorted(SUBRESOURCES)[:4]]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from upload_emulator.callbacks import BACKOFF_S, CallbackDispatcher, is_loopback_host
-from upload_emulator.clock import Clock
+from upload_emulator.core.clock import Clock
+from upload_emulator.services.callbacks import BACKOFF_S, CallbackDispatcher, is_loopback_host
 
 
 def frozen_clock() -> Clock:

@@ -8,7 +8,9 @@ import socket
 
 import pytest
 
-from upload_emulator import __version__, cli, logs
+from upload_emulator import cli
+from upload_emulator.core import logs
+from upload_emulator.core.version import __version__
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +73,7 @@ def test_specs_validates_every_spec_and_lists_operations(capsys):
 def test_specs_fails_on_an_invalid_spec(capsys, monkeypatch, tmp_path):
     broken = tmp_path / "scripe.yaml"
     broken.write_text("openapi: 3.1.0\npaths: {}\n")
-    monkeypatch.setattr("upload_emulator.datafiles.spec_path", lambda name: broken)
+    monkeypatch.setattr("upload_emulator.core.datafiles.spec_path", lambda name: broken)
     assert cli.main(["specs"]) == 1
     assert "INVALID" in capsys.readouterr().err
 
@@ -97,7 +99,7 @@ def test_serve_with_an_unknown_vendor_exits_2(capsys):
 
 def test_the_banner_names_the_vendor_url_s3_endpoint_and_keys():
     from upload_emulator.app import create_app, emulator_of
-    from upload_emulator.settings import Settings
+    from upload_emulator.core.settings import Settings
 
     settings = Settings()
     app = create_app(settings)

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from upload_emulator.clock import Clock, isoformat, parse_iso
+from upload_emulator.core.clock import Clock, isoformat, parse_iso
 
 
 def test_advancing_moves_now_forward_by_that_many_seconds():

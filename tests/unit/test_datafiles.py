@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from upload_emulator import datafiles
+from upload_emulator.core import datafiles
 
 
 @pytest.fixture

@@ -3,14 +3,16 @@
 import json
 import xml.etree.ElementTree as ET
 
-from upload_emulator import errors
-from upload_emulator.dialects import render, render_s3
-from upload_emulator.errors import ApiError
-from upload_emulator.world import ErrorMapping, VendorProfile
+from upload_emulator.core import errors
+from upload_emulator.core.dialects import render, render_s3
+from upload_emulator.core.errors import ApiError, ErrorMapping
+from upload_emulator.core.profiles import VendorProfile
+from upload_emulator.vendors.scripe import DIALECTS
 
 SCRIPE = VendorProfile(
     name="scripe",
     dialect="scripe",
+    shape=DIALECTS["scripe"],
     spec="scripe",
     docs_url="https://docs.scripe.io/e#{code}",
     error_map={"SCOPE_MISSING": ErrorMapping(403, "scope_missing")},

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from upload_emulator.idempotency import Conflict, IdempotencyStore, StoredReply, body_hash
+from upload_emulator.services.idempotency import Conflict, IdempotencyStore, StoredReply, body_hash
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REPLY = StoredReply(200, b'{"ok":true}', "application/json", {})

@@ -1,4 +1,4 @@
-from upload_emulator.journal import Journal
+from upload_emulator.services.journal import Journal
 
 
 def test_the_journal_keeps_only_the_newest_entries_up_to_its_size():
@@ -44,8 +44,8 @@ def test_a_request_noted_by_requestlog_gets_the_entry_journal_record_would_make_
 
     from werkzeug.wrappers import Request
 
-    from upload_emulator import requestlog
-    from upload_emulator.journal import FIELDS
+    from upload_emulator.api import journal_entry
+    from upload_emulator.services.journal import FIELDS
 
     environ = {
         "REQUEST_METHOD": "POST",
@@ -56,7 +56,7 @@ def test_a_request_noted_by_requestlog_gets_the_entry_journal_record_would_make_
     at = emu.clock.freeze()
     extras = {"keyId": "key_1", "key": "scripe_s…ccess", "workspace": "org_acme", "replayed": False, "fault": None}
     common = {"vendor": "scripe", "status": 201, "request_id": "req_1", "started": time.perf_counter()}
-    requestlog.note(
+    journal_entry.note(
         emu,
         Request(environ),
         operation="createUpload",

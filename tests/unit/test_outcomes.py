@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from upload_emulator.outcomes import OutcomeStore
+from upload_emulator.services.outcomes import OutcomeStore
 
 
 def test_a_rule_matches_its_vendor_kind_and_every_attribute_it_names():

@@ -7,9 +7,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
-from upload_emulator.presign import Presigner
+from upload_emulator.blobs.presign import Presigner
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 URL = "http://127.0.0.1:8080/s3/bkt/api-uploads/org_acme/upl_1"
@@ -148,7 +148,7 @@ def test_the_fast_minter_makes_byte_for_byte_the_url_botocore_makes(seed):
     from datetime import UTC, datetime, timedelta
     from urllib.parse import quote
 
-    from upload_emulator.presign import Presigner
+    from upload_emulator.blobs.presign import Presigner
 
     rng = random.Random(seed)
     presigner = Presigner("UPLOADEMULATORKEY", "upload-emulator-secret-key", rng.choice(["us-east-1", "eu-west-3"]))
@@ -176,16 +176,16 @@ def test_the_fast_minter_makes_byte_for_byte_the_url_botocore_makes(seed):
 def test_the_timestamp_format_written_out_is_botocores():
     from botocore.auth import SIGV4_TIMESTAMP as BOTOCORES
 
-    from upload_emulator.presign import SIGV4_TIMESTAMP
+    from upload_emulator.blobs.sigv4 import SIGV4_TIMESTAMP
 
     assert SIGV4_TIMESTAMP == BOTOCORES
 
 
 @pytest.mark.parametrize("key", ["ws/upl_1", "a b/c?d#e%f", "caf\u00e9/\U0001f600", "~x/./y"])
 def test_a_minted_put_url_built_from_parts_is_the_one_its_object_url_signs_to(key):
+    from upload_emulator.api.upload_flow import object_url, presign_put
     from upload_emulator.app import create_app, emulator_of
-    from upload_emulator.state import UploadRecord
-    from upload_emulator.uploads import object_url, presign_put
+    from upload_emulator.services.records import UploadRecord
 
     emu = emulator_of(create_app())
     record = UploadRecord("upl_1", "scripe", "ws", "audio/mpeg", 10, NOW, None, "bkt", key)

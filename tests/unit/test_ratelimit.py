@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from upload_emulator.ratelimit import RateLimiter, RateLimitProfile, headers_for
+from upload_emulator.core.profiles import RateLimitProfile
+from upload_emulator.services.ratelimit import RateLimiter, headers_for
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

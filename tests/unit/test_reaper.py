@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-from upload_emulator.reaper import Reaper, empty
+from upload_emulator.services.reclaim import Reaper, empty
 
 
 def test_queued_work_runs_and_garbage_is_emptied_on_the_reapers_thread():
@@ -38,7 +38,7 @@ def test_empty_takes_dicts_and_sets_apart_and_leaves_anything_else():
 
 EXITS_RIGHT_AFTER_A_RESET = """
 from upload_emulator.app import create_app, emulator_of
-from upload_emulator.settings import Settings
+from upload_emulator.core.settings import Settings
 app = create_app(Settings())
 client = app.test_client()
 auth = {"Authorization": "Bearer scripe_sk_test_acme_full_access"}

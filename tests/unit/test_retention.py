@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from support import Scripe, make_app
 
 from upload_emulator.app import emulator_of
-from upload_emulator.retention import Cap
-from upload_emulator.state import ResourceStore, UploadRecord, UploadStore
+from upload_emulator.core.retention import Cap
+from upload_emulator.services.records import ResourceStore, UploadRecord, UploadStore
 
 
 def record(n: int) -> UploadRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from upload_emulator.scheduler import Scheduler
+from upload_emulator.services.scheduler import Scheduler
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

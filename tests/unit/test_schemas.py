@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from upload_emulator.app import create_app, emulator_of
-from upload_emulator.schemas import Compiled
-from upload_emulator.settings import Settings
-from upload_emulator.spec import RequestInvalid, check_instance
+from upload_emulator.core.settings import Settings
+from upload_emulator.openapi.schemas import Compiled
+from upload_emulator.openapi.spec import RequestInvalid, check_instance
 
 
 def _shipped_schemas() -> list[tuple[str, Compiled]]:

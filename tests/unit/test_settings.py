@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from upload_emulator import cli
-from upload_emulator.settings import OPTIONS, Settings, SettingsError, resolve
+from upload_emulator.core.settings import OPTIONS, Settings, SettingsError, resolve
 
 
 def test_each_setting_comes_from_the_flag_then_the_environment_then_the_config_file(tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from upload_emulator.spec import Spec
+from upload_emulator.openapi.spec import Spec
 
 DOCUMENT = {
     "openapi": "3.1.0",

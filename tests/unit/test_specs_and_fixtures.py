@@ -3,13 +3,14 @@
 import pytest
 from openapi_spec_validator import validate
 
-from upload_emulator.app import SpecMismatch, _mount, create_app
-from upload_emulator.auth import redact
-from upload_emulator.datafiles import data_dir
-from upload_emulator.runtime import Emulator, Vendor
-from upload_emulator.settings import Settings, resolve
-from upload_emulator.spec import Spec
-from upload_emulator.world import load_world
+from upload_emulator.app import SpecMismatch, _mount, create_app, emulator_of
+from upload_emulator.core.datafiles import data_dir
+from upload_emulator.core.profiles import load_world
+from upload_emulator.core.settings import Settings, resolve
+from upload_emulator.openapi.spec import Spec
+from upload_emulator.services.auth import redact
+from upload_emulator.services.emulator import Vendor
+from upload_emulator.vendors import declared_dialects
 
 SPECS = sorted(data_dir("specs").glob("*.yaml"))
 
@@ -20,7 +21,7 @@ def test_every_spec_is_valid_openapi(path):
 
 
 def test_every_fixture_loads_and_its_keys_belong_to_known_workspaces():
-    world = load_world("scripe")
+    world = load_world("scripe", dialects=declared_dialects())
     assert {k.workspace for k in world.keys} <= {w.id for w in world.workspaces}
 
 
@@ -31,17 +32,17 @@ def test_a_fixture_naming_an_unknown_error_kind_is_refused(tmp_path):
         .replace("RATE_LIMITED: {status: 429", "RATE_LIMITTED: {status: 429")
     )
     with pytest.raises(ValueError, match="RATE_LIMITTED"):
-        load_world("scripe", tmp_path)
+        load_world("scripe", tmp_path, dialects=declared_dialects())
 
 
 def test_the_app_refuses_to_start_when_a_spec_operation_has_no_handler():
-    emu = Emulator(Settings())
     from flask import Flask
 
+    emu = emulator_of(create_app(Settings()))
+    scripe = emu.vendors["scripe"]
     handlers = {"getHealth": lambda call: None}
     with pytest.raises(SpecMismatch, match="createUpload"):
-        vendor = Vendor("scripe", emu.worlds["scripe"].profile, emu.spec("scripe"), handlers, "/s")
-        _mount(Flask("t"), emu, vendor)
+        _mount(Flask("t"), emu, Vendor("scripe", scripe.profile, scripe.spec, handlers, "/s"))
     emu.close()
 
 

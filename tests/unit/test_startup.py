@@ -9,7 +9,7 @@ import sys
 PROBE = """
 import sys
 from upload_emulator.app import create_app, emulator_of
-from upload_emulator.settings import Settings
+from upload_emulator.core.settings import Settings
 app = create_app(Settings())
 print("moto" in sys.modules, "botocore" in sys.modules)
 client = app.test_client()
@@ -31,7 +31,7 @@ def test_an_app_starts_and_mints_without_moto_or_botocore_and_loads_them_for_the
 JSONSCHEMA_PROBE = """
 import sys
 from upload_emulator.app import create_app
-from upload_emulator.settings import Settings
+from upload_emulator.core.settings import Settings
 client = create_app(Settings()).test_client()
 auth = {"Authorization": "Bearer scripe_sk_test_acme_full_access"}
 print(client.get("/_emulator/health").status_code, "jsonschema" in sys.modules)
@@ -117,7 +117,7 @@ def _in_a_fresh_interpreter(code: str) -> None:
 YAML_PROBE = """
 import sys
 from upload_emulator.app import create_app
-from upload_emulator.settings import Settings
+from upload_emulator.core.settings import Settings
 client = create_app(Settings()).test_client()
 print(client.get("/_emulator/health").status_code, "yaml" in sys.modules)
 """

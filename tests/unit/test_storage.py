@@ -10,7 +10,7 @@ import pytest
 from support import multipart_etag
 
 from upload_emulator.blobs.body import BodyTooShort, stage
-from upload_emulator.storage import ObjectStorage
+from upload_emulator.blobs.storage import ObjectStorage
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_reset_empties_the_buckets_and_two_storages_do_not_share_objects(storage
 def test_bytes_are_not_stored_for_an_upload_that_was_used_meanwhile():
     from datetime import UTC, datetime
 
-    from upload_emulator.state import REDEEMED, UploadRecord, UploadStore
+    from upload_emulator.services.records import REDEEMED, UploadRecord, UploadStore
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     store = UploadStore()
@@ -108,7 +108,7 @@ def test_an_assembly_of_one_range_has_a_one_part_etag_and_ranges_that_add_nothin
 def test_stored_objects_hold_no_open_file_so_a_long_run_cannot_run_out_of_descriptors():
     import psutil
 
-    from upload_emulator.storage import ObjectStorage
+    from upload_emulator.blobs.storage import ObjectStorage
 
     storage = ObjectStorage("us-east-1", secrets.token_hex(4))
     storage.ensure_bucket("fds")
@@ -131,7 +131,7 @@ def test_deleted_and_reset_objects_are_freed_not_kept_by_moto():
 
     from moto.s3.models import FakeKey
 
-    from upload_emulator.storage import ObjectStorage
+    from upload_emulator.blobs.storage import ObjectStorage
 
     storage = ObjectStorage("us-east-1", secrets.token_hex(4))
     storage.ensure_bucket("mem")
@@ -179,7 +179,7 @@ def test_a_reset_empties_every_bucket_at_once_and_hands_the_freeing_to_later(sto
 
 KEPT_TO_THE_END = """
 from upload_emulator.blobs.body import Assembly
-from upload_emulator.storage import ObjectStorage
+from upload_emulator.blobs.storage import ObjectStorage
 import secrets
 half_done = Assembly()
 half_done.append(iter([b"x" * 1000]), 1000)

@@ -7,8 +7,8 @@ from support import fixtures_dir_with
 
 from upload_emulator import vendors
 from upload_emulator.app import create_app
-from upload_emulator.datafiles import data_dir
-from upload_emulator.settings import Settings
+from upload_emulator.core.datafiles import data_dir
+from upload_emulator.core.settings import Settings
 
 
 def test_the_served_vendors_are_every_module_with_a_spec_and_a_fixture():
@@ -17,7 +17,7 @@ def test_the_served_vendors_are_every_module_with_a_spec_and_a_fixture():
     for name in names:
         assert (data_dir("specs") / f"{name}.yaml").is_file()
         assert (data_dir("fixtures") / f"{name}.yaml").is_file()
-    assert Settings().served_vendors == names
+    assert vendors.served(Settings()) == names
 
 
 def test_a_misspelt_dialect_stops_start_up_with_a_message_that_names_it(tmp_path):
@@ -39,7 +39,7 @@ def test_an_unknown_vendor_name_lists_the_installed_ones():
 
 
 def test_each_vendor_declares_its_own_error_dialect_in_its_module():
-    from upload_emulator.dialects import SHARED, known
+    from upload_emulator.core.dialects import SHARED
 
     assert set(SHARED) == {"problem+json"}
-    assert "scripe" in known()
+    assert "scripe" in vendors.declared_dialects()

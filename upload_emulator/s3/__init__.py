@@ -9,7 +9,6 @@ the reads of one object, `buckets` the listings, `listing` the ListObjectsV2 XML
 `routes` the blueprint.
 """
 
-from upload_emulator.s3.call import answer_before_routing
 from upload_emulator.s3.routes import blueprint
 
-__all__ = ["answer_before_routing", "blueprint"]
+__all__ = ["blueprint"]

@@ -6,7 +6,7 @@ from xml.sax.saxutils import escape
 
 from flask import Response, request
 
-from upload_emulator.errors import ApiError
+from upload_emulator.core.errors import ApiError
 from upload_emulator.s3.call import open_read
 from upload_emulator.s3.listing import S3_NS, list_objects_v2
 

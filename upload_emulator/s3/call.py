@@ -14,12 +14,13 @@ from urllib.parse import quote
 
 from flask import Request, Response, current_app, request
 
-from upload_emulator import errors, requestlog
-from upload_emulator.dialects import render_s3
-from upload_emulator.errors import ApiError
-from upload_emulator.faults import S3, S3_CODES_BY_STATUS
-from upload_emulator.presign import QUERY_AUTH_PARAMS as AUTH_PARAMS
-from upload_emulator.runtime import Emulator
+from upload_emulator.api import journal_entry
+from upload_emulator.blobs.sigv4 import QUERY_AUTH_PARAMS as AUTH_PARAMS
+from upload_emulator.core import errors
+from upload_emulator.core.dialects import render_s3
+from upload_emulator.core.errors import ApiError
+from upload_emulator.services.emulator import Emulator
+from upload_emulator.services.faults import S3, S3_CODES_BY_STATUS
 from upload_emulator.serving import contract
 
 READ_CHUNK = 1024 * 1024
@@ -116,7 +117,7 @@ class S3Call:
     def finish(self, response: Response, code: str | None = None) -> Response:
         response.headers["x-amz-request-id"] = self.request_id
         response.headers["x-amz-id-2"] = "upload-emulator"
-        requestlog.note(
+        journal_entry.note(
             self.emu,
             request,
             vendor=S3,
@@ -209,5 +210,5 @@ def answer_before_routing(err: ApiError, framing_status: int | None) -> Response
     """S3's answer to a request the server refused (its framing, or no room in its lane), body unread."""
     call = S3Call(current_emulator(), operation_for(request.method, request.path))
     if framing_status is not None:
-        err.code = FRAMING_CODES.get(framing_status, "InvalidRequest")
+        err.status, err.code = framing_status, FRAMING_CODES.get(framing_status, "InvalidRequest")
     return call.error(err)

@@ -7,9 +7,9 @@ import base64
 from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
-from upload_emulator.storage import StoredObject
+from upload_emulator.blobs.storage import StoredObject
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_KEYS = 1000

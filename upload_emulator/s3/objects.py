@@ -11,9 +11,9 @@ import re
 
 from flask import Response, request
 
-from upload_emulator import errors
 from upload_emulator.blobs.body import BODY_CUT_SHORT, stage
-from upload_emulator.errors import ApiError
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
 from upload_emulator.s3.call import (
     DRAIN_LIMIT,
     S3Call,
@@ -23,7 +23,7 @@ from upload_emulator.s3.call import (
     open_read,
     raw_target,
 )
-from upload_emulator.state import REDEEMED, REMOVED
+from upload_emulator.services.records import REDEEMED, REMOVED
 
 
 def put_object(bucket: str, key: str) -> Response:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
+from upload_emulator.api.pipeline import busy
+from upload_emulator.api.upload_flow import S3_MOUNT
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
 from upload_emulator.s3 import buckets, objects
-from upload_emulator.s3.call import DRAIN_LIMIT, S3Call, authorize_read, current_emulator, drain
-from upload_emulator.uploads import S3_MOUNT
+from upload_emulator.s3.call import DRAIN_LIMIT, S3Call, answer_before_routing, authorize_read, current_emulator, drain
+from upload_emulator.serving import contract
 
 # Query parameters that name an S3 sub-resource or API the emulator does not emulate: 501.
 SUBRESOURCES = frozenset(
@@ -76,8 +78,19 @@ def _not_allowed(operation: str) -> Response:
         return call.error(err, close=not drain(request.stream, DRAIN_LIMIT))
 
 
+def _admit() -> Response | None:
+    """A request the server refused to frame, or found no room for, answered in S3's XML, body unread."""
+    rejection = contract.rejection(request.environ)
+    if rejection is not None:
+        return answer_before_routing(ApiError(errors.MALFORMED_REQUEST, rejection.reason), rejection.status)
+    if contract.refused(request.environ):
+        return answer_before_routing(busy(), None)
+    return None
+
+
 def blueprint() -> Blueprint:
     bp = Blueprint("s3", __name__, url_prefix=S3_MOUNT)
+    bp.before_request(_admit)
     any_method = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
 
     @bp.route("/", methods=any_method, strict_slashes=False)

@@ -1,6 +1,8 @@
 """The installed vendors: each is `specs/<name>.yaml` + `fixtures/<name>.yaml` + a module here.
 
-Nothing else lists the vendors. A module holds the handlers keyed by the spec's
+Nothing else lists the vendors, and only the composition root (`app.py`) and the command line
+read this registry: everything below them is handed what it needs (worlds, dialects, specs).
+A module holds the handlers keyed by the spec's
 operationIds (`HANDLERS`) and, when the vendor's error shape is its own, the dialect
 that renders it (`DIALECTS`). A module may also write the rules its fixture chooses into
 the served schema (`refine_spec`), so the document states what the server enforces.
@@ -14,9 +16,8 @@ from functools import cache
 from importlib import import_module
 from types import ModuleType
 
-from upload_emulator.datafiles import data_dir
-
-CONTROL_PLANE = "_emulator"
+from upload_emulator.core.datafiles import data_dir
+from upload_emulator.core.settings import Settings
 
 
 class VendorSetupError(ValueError):
@@ -29,9 +30,14 @@ def installed() -> tuple[str, ...]:
     return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
 
 
+def served(settings: Settings) -> tuple[str, ...]:
+    """The vendors to mount: the single one, the ones asked for, or every installed one."""
+    if settings.single_vendor:
+        return (settings.single_vendor,)
+    return settings.vendors or installed()
+
+
 def module_for(vendor: str) -> ModuleType:
-    if vendor == CONTROL_PLANE:
-        return import_module("upload_emulator.admin")
     if vendor not in installed():
         raise VendorSetupError(f"unknown vendor {vendor!r}; installed: {', '.join(installed())}")
     return import_module(f"{__name__}.{vendor}")
@@ -48,6 +54,11 @@ def refine_spec(vendor: str, document: dict, worlds: dict) -> None:
     refine = getattr(module_for(vendor), "refine_spec", None)
     if refine is not None:
         refine(document, worlds)
+
+
+def outcomes_of(vendor: str) -> dict:
+    """What of `vendor`'s async work a test may steer (its module's `OUTCOMES`), by kind."""
+    return dict(getattr(module_for(vendor), "OUTCOMES", {}))
 
 
 def declared_dialects() -> dict:

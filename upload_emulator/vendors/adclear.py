@@ -13,14 +13,15 @@ import threading
 import uuid
 from typing import Any
 
-from upload_emulator import errors, uploads
+from upload_emulator.api import upload_flow
+from upload_emulator.api.call import Call, Reply
 from upload_emulator.blobs.body import BODY_CUT_SHORT, Assembly
-from upload_emulator.clock import isoformat
-from upload_emulator.dialects import Dialect, field_details
-from upload_emulator.errors import ApiError
-from upload_emulator.pipeline import Call, Reply
-from upload_emulator.state import REMOVED, UPLOADED, UploadRecord
-from upload_emulator.world import ErrorMapping, VendorProfile
+from upload_emulator.core import errors
+from upload_emulator.core.clock import isoformat
+from upload_emulator.core.dialects import Dialect, field_details
+from upload_emulator.core.errors import ApiError, ErrorMapping
+from upload_emulator.core.profiles import VendorProfile
+from upload_emulator.services.records import REMOVED, UPLOADED, UploadRecord
 
 VENDOR = "adclear"
 RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+)")
@@ -92,7 +93,7 @@ def _progress(call: Call, record: UploadRecord) -> dict[str, Any]:
 def initiate_upload(call: Call) -> Reply:
     _identify(call)
     body, cfg = call.body, call.profile.settings["uploads"]
-    limit = uploads.cap_for(cfg["limits"], body["contentType"])
+    limit = upload_flow.cap_for(cfg["limits"], body["contentType"])
     if limit is None:
         raise ApiError(
             errors.MALFORMED_REQUEST, f"contentType {body['contentType']!r} is not supported.", field="contentType"
@@ -104,7 +105,7 @@ def initiate_upload(call: Call) -> Reply:
             field="fileSize",
         )
     upload_id = str(uuid.uuid4())
-    record = uploads.create_record(
+    record = upload_flow.create_record(
         call.emu,
         vendor=VENDOR,
         workspace=call.workspace.id,

@@ -13,13 +13,14 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
-from upload_emulator import errors, uploads
-from upload_emulator.clock import isoformat, parse_iso
-from upload_emulator.dialects import Dialect, field_details, reason_phrase
-from upload_emulator.errors import ApiError
-from upload_emulator.pipeline import Call, Reply
-from upload_emulator.state import UPLOADED, UploadRecord
-from upload_emulator.world import ApiKey, ErrorMapping, VendorProfile
+from upload_emulator.api import upload_flow
+from upload_emulator.api.call import Call, Reply
+from upload_emulator.core import errors
+from upload_emulator.core.clock import isoformat, parse_iso
+from upload_emulator.core.dialects import Dialect, field_details, reason_phrase
+from upload_emulator.core.errors import ApiError, ErrorMapping
+from upload_emulator.core.profiles import ApiKey, VendorProfile
+from upload_emulator.services.records import UPLOADED, UploadRecord
 
 VENDOR = "ctxfy"
 FINAL = ("COMPLETED", "FAILED", "CANCELED")
@@ -83,18 +84,18 @@ def get_metrics(call: Call) -> Reply:
 # --- uploads --------------------------------------------------------------------------
 def create_presigned_upload(call: Call) -> Reply:
     body, cfg = call.body, _cfg(call, "uploads")
-    cap = uploads.cap_for(cfg["content_types"], body["contentType"])
+    cap = upload_flow.cap_for(cfg["content_types"], body["contentType"])
     if cap is None:
         raise ApiError(
             errors.UNPROCESSABLE, f"contentType {body['contentType']!r} is not accepted.", field="contentType"
         )
     if body["size"] > cap:
         raise ApiError(errors.UNPROCESSABLE, f"size {body['size']} is over the {cap}-byte limit.", field="size")
-    record = uploads.create_record(
+    record = upload_flow.create_record(
         call.emu,
         vendor=VENDOR,
         workspace=call.workspace.id,
-        upload_id=uploads.new_id("upl_", 20),
+        upload_id=upload_flow.new_id("upl_", 20),
         content_type=body["contentType"],
         max_size_bytes=body["size"],  # the PUT may not be larger than the size declared here
         key_template=cfg["key_template"],
@@ -103,8 +104,8 @@ def create_presigned_upload(call: Call) -> Reply:
     )
     record.extra["public_read"] = True
     scheme, host = call.request.scheme, call.request.host
-    url = uploads.presign_put(call.emu, record, scheme=scheme, host=host, ttl_s=int(cfg["url_ttl_s"]), now=call.now)
-    public = uploads.object_url(record, scheme=scheme, host=host)
+    url = upload_flow.presign_put(call.emu, record, scheme=scheme, host=host, ttl_s=int(cfg["url_ttl_s"]), now=call.now)
+    public = upload_flow.object_url(record, scheme=scheme, host=host)
     return Reply(200, {"uploadUrl": url, "publicUrl": public, "fileKey": record.key})
 
 
@@ -234,7 +235,7 @@ def create_source(call: Call) -> Reply:
     decided = call.emu.outcomes.take(VENDOR, "source", {"type": body["type"], "name": body.get("name")})
     final = decided.result if decided else "COMPLETED"
     item = {
-        "id": uploads.new_id("src_", 20),
+        "id": upload_flow.new_id("src_", 20),
         "space_id": space_id,
         "type": body["type"],
         "name": body.get("name") or f"{body['type'].title()} source",

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from upload_emulator import errors, uploads
-from upload_emulator.clock import isoformat, parse_iso
-from upload_emulator.dialects import Dialect
-from upload_emulator.errors import ApiError
-from upload_emulator.pages import decode_cursor, encode_cursor
-from upload_emulator.pipeline import Call, Reply
-from upload_emulator.world import ErrorMapping, VendorProfile
+from upload_emulator.api import upload_flow
+from upload_emulator.api.call import Call, Reply
+from upload_emulator.core import errors
+from upload_emulator.core.clock import isoformat, parse_iso
+from upload_emulator.core.cursors import decode_cursor, encode_cursor
+from upload_emulator.core.dialects import Dialect
+from upload_emulator.core.errors import ApiError, ErrorMapping
+from upload_emulator.core.profiles import VendorProfile
 
 VENDOR = "scripe"
 LIVE_PREFIX = "scripe_sk_live_"
@@ -32,7 +33,7 @@ def _uploads_cfg(call: Call) -> dict[str, Any]:
 
 
 def refine_spec(document: dict, worlds: dict) -> None:
-    """The allow-list the fixture picks (`uploads.caps`) as contentType's schema, and each
+    """The allow-list the fixture picks (`upload_flow.caps`) as contentType's schema, and each
     type's cap as the most maxSizeBytes may be, so schema tools see the business rule."""
     cfg = worlds[VENDOR].profile.settings["uploads"]
     table = cfg["content_types"][cfg["caps"]]
@@ -40,8 +41,8 @@ def refine_spec(document: dict, worlds: dict) -> None:
     contents = create["properties"]["contentType"]
     for stale in ("enum", "pattern"):
         contents.pop(stale, None)
-    contents.update(uploads.media_type_schema(list(table)))
-    create.update(uploads.cap_rule(table, "contentType", "maxSizeBytes"))
+    contents.update(upload_flow.media_type_schema(list(table)))
+    create.update(upload_flow.cap_rule(table, "contentType", "maxSizeBytes"))
 
 
 def get_health(call: Call) -> Reply:
@@ -64,12 +65,12 @@ def create_upload(call: Call) -> Reply:
     table = cfg["content_types"][cfg["caps"]]
     content_type = call.body["contentType"]
     # The schema (refine_spec) admits only listed types, and maxSizeBytes within the type's cap.
-    max_size = call.body.get("maxSizeBytes", uploads.cap_for(table, content_type))
-    record, url = uploads.mint(
+    max_size = call.body.get("maxSizeBytes", upload_flow.cap_for(table, content_type))
+    record, url = upload_flow.mint(
         call.emu,
         vendor=VENDOR,
         workspace=_data_space(call),
-        upload_id=uploads.new_id("upl_"),
+        upload_id=upload_flow.new_id("upl_"),
         content_type=content_type,
         max_size_bytes=max_size,
         ttl_s=int(cfg["ttl_s"]),
@@ -117,7 +118,7 @@ def _new_job(call: Call, job_type: str, project_id: str | None, result: dict[str
     """A job whose end is decided now: DONE, or what an outcome rule says; its upload settles then."""
     decided = call.emu.outcomes.take(VENDOR, "job", {"type": job_type, "projectId": project_id})
     job = {
-        "id": uploads.new_id("job_"),
+        "id": upload_flow.new_id("job_"),
         "type": job_type,
         "projectId": project_id,
         "createdAt": call.now,
@@ -215,7 +216,7 @@ def _job_view(call: Call, job: dict, queued: bool = False) -> dict:
 def _source(call: Call, project_id: str, name: str, file_type: str, preview: str | None) -> dict:
     now = isoformat(call.now)
     source: dict[str, Any] = {
-        "id": uploads.new_id("src_"),
+        "id": upload_flow.new_id("src_"),
         "projectId": project_id,
         "status": "Done",
         "name": name,
@@ -236,7 +237,7 @@ def _redeem(call: Call, job_id_hint: str):
 
     The stored object stays until the ingest job is DONE (see `_settle`).
     """
-    record = uploads.redeem(
+    record = upload_flow.redeem(
         call.emu,
         upload_id=call.body["uploadId"],
         workspace=_data_space(call),
@@ -245,7 +246,7 @@ def _redeem(call: Call, job_id_hint: str):
     )
     preview = None
     if record.content_type.startswith(TEXT_TYPES):
-        preview = uploads.head_bytes(call.emu, record, PREVIEW_CHARS * 4).decode("utf-8", "replace")
+        preview = upload_flow.head_bytes(call.emu, record, PREVIEW_CHARS * 4).decode("utf-8", "replace")
     return record, preview
 
 
@@ -265,7 +266,12 @@ def create_knowledge_document(call: Call) -> Reply:
     body = call.body
     kind = body["type"]
     record = _redeem(call, f"{call.op.operation_id}:{call.request_id}")[0] if kind == "file" else None
-    document = {"id": uploads.new_id("kb_"), "type": kind, "name": body.get("name"), "projectId": body.get("projectId")}
+    document = {
+        "id": upload_flow.new_id("kb_"),
+        "type": kind,
+        "name": body.get("name"),
+        "projectId": body.get("projectId"),
+    }
     call.emu.resources.put(VENDOR, "document", _data_space(call), document)
     job_type = f"KB_INGEST_{kind.upper()}"
     job = _new_job(call, job_type, body.get("projectId"), {"documentId": document["id"]}, record)

@@ -11,12 +11,13 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from upload_emulator import errors, uploads
-from upload_emulator.clock import isoformat
-from upload_emulator.errors import ApiError
-from upload_emulator.pages import decode_cursor, encode_cursor
-from upload_emulator.pipeline import Call, Reply
-from upload_emulator.state import REDEEMED, NotRedeemable
+from upload_emulator.api import upload_flow
+from upload_emulator.api.call import Call, Reply
+from upload_emulator.core import errors
+from upload_emulator.core.clock import isoformat
+from upload_emulator.core.cursors import decode_cursor, encode_cursor
+from upload_emulator.core.errors import ApiError
+from upload_emulator.services.records import REDEEMED, NotRedeemable
 
 VENDOR = "streamloop"
 KIND = "upload"
@@ -38,7 +39,7 @@ def refine_spec(document: dict, worlds: dict) -> None:
     create["allOf"] = [
         {
             "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
-            "then": {"properties": {"mimeType": uploads.media_type_schema(cfg["mime_types"].get(kind) or [])}},
+            "then": {"properties": {"mimeType": upload_flow.media_type_schema(cfg["mime_types"].get(kind) or [])}},
         }
         for kind in create["properties"]["type"]["enum"]
     ]
@@ -89,8 +90,8 @@ def create_upload(call: Call) -> Reply:
             field="fileSize",
             code="FILE_TOO_LARGE",
         )
-    upload_id = uploads.new_id("obj_")
-    uploads.create_record(
+    upload_id = upload_flow.new_id("obj_")
+    upload_flow.create_record(
         call.emu,
         vendor=VENDOR,
         workspace=call.workspace.id,
@@ -154,7 +155,7 @@ def generate_upload_url(call: Call) -> Reply:
     record = call.emu.uploads.get(item["id"])
     if record is None or record.state == REDEEMED:  # an import, or already complete: nothing to upload
         return Reply(200, b"null")
-    url = uploads.presign_put(
+    url = upload_flow.presign_put(
         call.emu,
         record,
         scheme=call.request.scheme,
@@ -186,7 +187,7 @@ def complete_upload(call: Call) -> Reply:
 
 def create_upload_from_link(call: Call) -> Reply:
     body, cfg = call.body, _cfg(call, "from_link")
-    upload_id = uploads.new_id("obj_")
+    upload_id = upload_flow.new_id("obj_")
     try:
         link = urlsplit(body["url"])
     except ValueError:  # the spec's pattern keeps brackets out of the host; this guards a looser copy of it

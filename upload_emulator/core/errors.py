@@ -83,6 +83,14 @@ S3_METHOD_NOT_ALLOWED = _kind(
 )
 
 
+@dataclass(frozen=True)
+class ErrorMapping:
+    """What a vendor answers for a kind: its HTTP status and its own code (fixtures' `errors:`)."""
+
+    status: int
+    code: str
+
+
 @dataclass
 class ApiError(Exception):
     """An error on its way to the caller, in neutral terms.

@@ -1,6 +1,6 @@
 """Mint and verify AWS SigV4 presigned URLs, on the emulator's clock.
 
-Verification is botocore's own signer (`botocore_signers.py`, loaded on first use), which
+Verification is botocore's own signer (`botocore_sigv4.py`; botocore loads on first use), which
 recomputes the signature at the request's own X-Amz-Date: the canonical request, string to
 sign and signing key are botocore's, so what AWS would reject is rejected. Minting, the hot
 path, is SigV4's recipe written out here and tested equal to botocore's byte for byte.
@@ -14,28 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote, urlsplit
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
+from upload_emulator.blobs.botocore_sigv4 import signers
+from upload_emulator.blobs.sigv4 import QUERY_AUTH_PARAMS, SIGV4_TIMESTAMP, Computed
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
 
-SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"  # botocore's, written here so minting never imports botocore
 MAX_EXPIRES_S = 604800
-QUERY_AUTH_PARAMS = (
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-)
-
-
-@dataclass(frozen=True)
-class Computed:
-    """A signature as the server computes it, with what S3 shows a client whose signature differs."""
-
-    signature: str
-    canonical_request: str
-    string_to_sign: str
 
 
 @dataclass(frozen=True)
@@ -127,16 +111,15 @@ class Presigner:
 
     def mint_with_botocore(self, method: str, url: str, headers: dict[str, str], expires_s: int, now: datetime) -> str:
         """The same URL as `mint`, made by botocore's presigner (the reference for tests)."""
-        from upload_emulator.botocore_signers import AWSRequest, TimedQueryAuth
-
-        request = AWSRequest(method=method, url=url, headers=headers)
+        botocore = signers()
+        request = botocore.AWSRequest(method=method, url=url, headers=headers)
         stamp = now.astimezone(UTC).strftime(SIGV4_TIMESTAMP)
-        TimedQueryAuth(self.access_key, self.secret_key, self.region, expires_s, stamp).add_auth(request)
+        botocore.TimedQueryAuth(self.access_key, self.secret_key, self.region, expires_s, stamp).add_auth(request)
         return request.url
 
     def verify_query(self, method: str, host: str, raw_path: str, raw_query: str, headers, now: datetime) -> Verified:
         """Check a presigned request; raises the S3 error AWS would answer with."""
-        from upload_emulator.botocore_signers import AWSRequest, TimedQueryAuth
+        botocore = signers()
 
         pairs = _query_pairs(raw_query)
         params = {unquote(k): unquote(v) for k, v in pairs}
@@ -156,12 +139,12 @@ class Presigner:
         if "host" not in signed_names:
             raise ApiError(errors.AUTH_QUERY_INVALID, "X-Amz-SignedHeaders must include host")
         unsigned_query = "&".join(f"{k}={v}" for k, v in pairs if unquote(k) != "X-Amz-Signature")
-        request = AWSRequest(
+        request = botocore.AWSRequest(
             method=method,
             url=f"http://{host}{raw_path}?{unsigned_query}",
             headers=self._signed_headers(headers, host, signed_names),
         )
-        auth = TimedQueryAuth(self.access_key, self.secret_key, self.region, expires_s, params["X-Amz-Date"])
+        auth = botocore.TimedQueryAuth(self.access_key, self.secret_key, self.region, expires_s, params["X-Amz-Date"])
         self._compare(auth.signature_for(request), params["X-Amz-Signature"])
         expires_at = signed_at + timedelta(seconds=expires_s)
         if now >= expires_at:
@@ -177,7 +160,7 @@ class Presigner:
 
     def verify_header(self, method: str, host: str, raw_path: str, raw_query: str, headers) -> Verified:
         """Check an `Authorization: AWS4-HMAC-SHA256 …` request, as boto3 sends for reads."""
-        from upload_emulator.botocore_signers import AWSRequest, TimedHeaderAuth
+        botocore = signers()
 
         value = headers.get("Authorization", "")
         algorithm, _, rest = value.partition(" ")
@@ -192,12 +175,12 @@ class Presigner:
         stamp = headers.get("X-Amz-Date", "")
         access_key, signed_at = self._check_credential(fields["Credential"], stamp)
         signed_names = fields["SignedHeaders"].split(";")
-        request = AWSRequest(
+        request = botocore.AWSRequest(
             method=method,
             url=f"http://{host}{raw_path}" + (f"?{raw_query}" if raw_query else ""),
             headers=self._signed_headers(headers, host, signed_names),
         )
-        auth = TimedHeaderAuth(self.access_key, self.secret_key, self.region)
+        auth = botocore.TimedHeaderAuth(self.access_key, self.secret_key, self.region)
         self._compare(auth.signature_at(request, stamp), fields["Signature"])
         return Verified(access_key, signed_at, None)
 

@@ -9,36 +9,10 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-
-@dataclass(frozen=True)
-class RateLimitProfile:
-    """A vendor's budgets: one per caller, or per caller and operation where `operations` says so.
-
-    `plans` gives the limit by the caller's plan (Ctxfy: FREE 10, PRO 100); `operations`
-    gives an operation a budget of its own, or none at all with null (Adclear: initiation
-    30/min, chunk PUTs unlimited).
-    """
-
-    limit: int | None
-    window_s: int = 60
-    # "ietf": RateLimit-* on every response (Streamloop). "x": X-RateLimit-* (Ctxfy). "none".
-    headers: str = "ietf"
-    plans: dict[str, int] = field(default_factory=dict)
-    operations: dict[str, int | None] = field(default_factory=dict)
-    # Who shares a budget: the credential sent ("credential"), or every key of a workspace ("workspace").
-    per: str = "credential"
-
-    def budget(self, operation_id: str, plan: str | None) -> tuple[int | None, str]:
-        """(limit, bucket name) for one request; a None limit means it is not counted."""
-        if operation_id in self.operations:
-            return self.operations[operation_id], operation_id
-        if plan is not None and plan in self.plans:
-            return self.plans[plan], "*"
-        return self.limit, "*"
+from upload_emulator.core.profiles import RateLimitProfile
 
 
 class Verdict(NamedTuple):  # made on every counted request: a tuple is made faster than a frozen dataclass

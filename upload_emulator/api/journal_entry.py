@@ -6,16 +6,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wrappers import Request
 
-from upload_emulator.auth import redact
-
-if TYPE_CHECKING:
-    from upload_emulator.pipeline import Call, Reply
-    from upload_emulator.runtime import Emulator
+from upload_emulator.api.call import Call, Reply
+from upload_emulator.services.auth import redact
+from upload_emulator.services.emulator import Emulator
 
 log = logging.getLogger("upload_emulator.requests")
 

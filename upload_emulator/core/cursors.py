@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError, ErrorKind
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError, ErrorKind
 
 CURSOR = re.compile(r"c([0-9]{1,18})")
 

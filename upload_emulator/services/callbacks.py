@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from upload_emulator.clock import Clock, isoformat
+from upload_emulator.core.clock import Clock, isoformat
 
 SCHEDULED, DELIVERED, RETRYING, FAILED, NOT_SENT = "scheduled", "delivered", "retrying", "failed", "not_sent"
 BACKOFF_S = (1, 2, 4, 8)  # seconds on the emulator's clock before attempts 2, 3, 4 and 5

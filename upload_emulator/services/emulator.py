@@ -11,26 +11,23 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from upload_emulator.auth import KeyStore
 from upload_emulator.blobs.body import SCRATCH
-from upload_emulator.callbacks import CallbackDispatcher
-from upload_emulator.clock import Clock
-from upload_emulator.datafiles import load_yaml, spec_path
-from upload_emulator.faults import FaultStore
-from upload_emulator.idempotency import IdempotencyStore
-from upload_emulator.journal import Journal
-from upload_emulator.outcomes import OutcomeStore
-from upload_emulator.presign import Presigner
-from upload_emulator.ratelimit import RateLimiter
-from upload_emulator.reaper import Reaper
-from upload_emulator.scheduler import Scheduler
-from upload_emulator.settings import Settings
-from upload_emulator.spec import Spec
-from upload_emulator.state import ResourceStore, UploadRecord, UploadStore
-from upload_emulator.storage import ObjectStorage
-from upload_emulator.vendors import CONTROL_PLANE, refine_spec
-from upload_emulator.vendors import check as check_vendor
-from upload_emulator.world import VendorProfile, World, load_world
+from upload_emulator.blobs.presign import Presigner
+from upload_emulator.blobs.storage import ObjectStorage
+from upload_emulator.core.clock import Clock
+from upload_emulator.core.profiles import CONTROL_PLANE, VendorProfile, World
+from upload_emulator.core.settings import Settings
+from upload_emulator.openapi.spec import Spec
+from upload_emulator.services.auth import KeyStore
+from upload_emulator.services.callbacks import CallbackDispatcher
+from upload_emulator.services.faults import FaultStore
+from upload_emulator.services.idempotency import IdempotencyStore
+from upload_emulator.services.journal import Journal
+from upload_emulator.services.outcomes import OutcomeStore
+from upload_emulator.services.ratelimit import RateLimiter
+from upload_emulator.services.reclaim import Reaper
+from upload_emulator.services.records import ResourceStore, UploadRecord, UploadStore
+from upload_emulator.services.scheduler import Scheduler
 
 log = logging.getLogger("upload_emulator")
 
@@ -55,22 +52,13 @@ class Vendor:
         return self.name == CONTROL_PLANE
 
 
-CONTROL_SPEC = "emulator"  # specs/emulator.yaml, the control plane's document
-
-
 class Emulator:
-    def __init__(self, settings: Settings) -> None:
+    """One emulator: the served vendors' worlds (made by the composition root) and one of each store."""
+
+    def __init__(self, settings: Settings, worlds: dict[str, World]) -> None:
         self.settings = settings
         self.clock = Clock()
-        for vendor in settings.served_vendors:
-            check_vendor(vendor)
-        for override in settings.overrides:
-            if override.partition(".")[0] not in settings.served_vendors:
-                raise ValueError(f"--set {override}: no vendor {override.partition('.')[0]!r} is served")
-        self.worlds: dict[str, World] = {
-            v: load_world(v, settings.fixtures_dir, settings.overrides) for v in settings.served_vendors
-        }
-        self.specs: dict[str, Spec] = {}
+        self.worlds = worlds
         self.keys = KeyStore(self.worlds, settings.retain)
         self.idempotency = IdempotencyStore()
         self.uploads = UploadStore(settings.retain, forget=self._forget_upload)
@@ -102,13 +90,6 @@ class Emulator:
     def _forget_upload(self, record: UploadRecord) -> None:
         """An upload past the retention cap takes its bytes with it."""
         self.storage.delete(record.bucket, record.key)
-
-    def spec(self, name: str) -> Spec:
-        if name not in self.specs:
-            document = load_yaml(spec_path(name))
-            refine_spec(CONTROL_PLANE if name == CONTROL_SPEC else name, document, self.worlds)
-            self.specs[name] = Spec(name, document)
-        return self.specs[name]
 
     def bucket_for(self, vendor: str) -> str:
         """The vendor's bucket, suffixed (by default) so emulators sharing moto's process state stay apart."""

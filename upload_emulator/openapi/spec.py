@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from upload_emulator.datafiles import load_yaml
-from upload_emulator.schemas import Compiled, fast_registry_for
+from upload_emulator.core.datafiles import load_yaml
+from upload_emulator.openapi.schemas import Compiled, fast_registry_for
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

@@ -8,21 +8,46 @@ returns to on reset.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from upload_emulator import errors
-from upload_emulator.clock import parse_iso
-from upload_emulator.datafiles import DataFileError, fixture_path, load_yaml, parse_yaml
-from upload_emulator.ratelimit import RateLimitProfile
+from upload_emulator.core import errors
+from upload_emulator.core.clock import parse_iso
+from upload_emulator.core.datafiles import DataFileError, fixture_path, load_yaml, parse_yaml
+from upload_emulator.core.dialects import SHARED, Dialect
+from upload_emulator.core.errors import ErrorMapping
+
+CONTROL_PLANE = "_emulator"  # the control plane's name where a vendor's would stand (it is routed like one)
 
 
 @dataclass(frozen=True)
-class ErrorMapping:
-    status: int
-    code: str
+class RateLimitProfile:
+    """A vendor's budgets: one per caller, or per caller and operation where `operations` says so.
+
+    `plans` gives the limit by the caller's plan (Ctxfy: FREE 10, PRO 100); `operations`
+    gives an operation a budget of its own, or none at all with null (Adclear: initiation
+    30/min, chunk PUTs unlimited).
+    """
+
+    limit: int | None
+    window_s: int = 60
+    # "ietf": RateLimit-* on every response (Streamloop). "x": X-RateLimit-* (Ctxfy). "none".
+    headers: str = "ietf"
+    plans: dict[str, int] = field(default_factory=dict)
+    operations: dict[str, int | None] = field(default_factory=dict)
+    # Who shares a budget: the credential sent ("credential"), or every key of a workspace ("workspace").
+    per: str = "credential"
+
+    def budget(self, operation_id: str, plan: str | None) -> tuple[int | None, str]:
+        """(limit, bucket name) for one request; a None limit means it is not counted."""
+        if operation_id in self.operations:
+            return self.operations[operation_id], operation_id
+        if plan is not None and plan in self.plans:
+            return self.plans[plan], "*"
+        return self.limit, "*"
 
 
 @dataclass(frozen=True)
@@ -127,8 +152,9 @@ class ApiKey:
 @dataclass(frozen=True)
 class VendorProfile:
     name: str
-    dialect: str
+    dialect: str  # the name the fixture gives
     spec: str
+    shape: Dialect | None = None  # that dialect (None: a shared one, found by name)
     docs_url: str | None = None
     request_id_prefix: str = "req_"  # or "uuid"
     # Request headers copied into journal entries (Adclear's audit headers), as `header:<name>`.
@@ -164,19 +190,18 @@ def _mappings(raw: dict | None) -> dict[str, ErrorMapping]:
     return {name: ErrorMapping(int(m["status"]), str(m["code"])) for name, m in (raw or {}).items()}
 
 
-def _check_dialect(vendor: str, name: object) -> None:
-    """A misspelt dialect must stop start-up, not turn every later error into an HTML 500."""
-    from upload_emulator.dialects import known  # the vendors' own dialects are found lazily
-
-    dialects = known()
-    if name not in dialects:
+def _dialect(vendor: str, name: object, declared: Mapping[str, Dialect]) -> Dialect:
+    """The shape a fixture names; a misspelt one must stop start-up, not turn every later error into an HTML 500."""
+    dialects = {**SHARED, **declared}
+    if not isinstance(name, str) or name not in dialects:
         raise ValueError(
             f"fixtures for {vendor}: dialect {name!r} is not one of {', '.join(sorted(dialects))} "
             f"(a vendor's own dialect goes in DIALECTS of upload_emulator/vendors/<name>.py)"
         )
+    return dialects[name]
 
 
-def _profile(vendor: str, raw: dict) -> VendorProfile:
+def _profile(vendor: str, raw: dict, declared: Mapping[str, Dialect]) -> VendorProfile:
     auth = raw.get("auth") or {}
     versions = raw.get("versions")
     idem = raw.get("idempotency")
@@ -189,10 +214,11 @@ def _profile(vendor: str, raw: dict) -> VendorProfile:
     for name in [*(raw.get("errors") or {}), *validation_kinds]:
         if not hasattr(errors, name):
             raise ValueError(f"fixtures for {vendor}: unknown error kind {name!r}")
-    _check_dialect(vendor, raw.get("dialect"))
+    shape = _dialect(vendor, raw.get("dialect"), declared)
     return VendorProfile(
         name=vendor,
         dialect=raw["dialect"],
+        shape=shape,
         spec=raw.get("spec", vendor),
         docs_url=raw.get("docs_url"),
         request_id_prefix=raw.get("request_id_prefix", "req_"),
@@ -254,14 +280,21 @@ def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> None:
         node[leaf] = parse_yaml(text)
 
 
-def load_world(vendor: str, fixtures_dir: Path | None = None, overrides: tuple[str, ...] = ()) -> World:
+def load_world(
+    vendor: str,
+    fixtures_dir: Path | None = None,
+    overrides: tuple[str, ...] = (),
+    dialects: Mapping[str, Dialect] | None = None,
+) -> World:
+    """A vendor's fixtures as its world. `dialects`: the vendors' own error shapes a fixture may
+    name besides the shared ones (the vendor registry's, which the composition root hands in)."""
     path = fixture_path(vendor, fixtures_dir)
     try:
         raw = load_yaml(path)
     except (OSError, DataFileError) as exc:
         raise ValueError(f"cannot read fixtures {path}: {exc}") from exc
     apply_overrides(vendor, raw, overrides)
-    profile = _profile(vendor, raw["profile"])
+    profile = _profile(vendor, raw["profile"], dialects or {})
     workspaces = tuple(
         Workspace(id=w["id"], name=w.get("name", w["id"]), plan=w.get("plan", profile.auth.default_plan))
         for w in raw.get("workspaces") or ()

@@ -2,26 +2,28 @@
 
 Nothing is counted twice: requests come from the journal's counts, uploads and bytes from
 the upload records, faults from the fault store, each read when the metrics are scraped.
+prometheus_client is imported on the first scrape, not at start-up.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
-from upload_emulator.runtime import Emulator
-from upload_emulator.state import UPLOADED
+from upload_emulator.services.emulator import Emulator
+from upload_emulator.services.records import UPLOADED
 
 
-class _EmulatorCollector(Collector):
+class _EmulatorCollector:
+    """A prometheus_client collector (anything with `collect`) over one emulator's state."""
+
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
 
-    def collect(self) -> Iterator[Metric]:
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         requests = CounterMetricFamily(
             "upload_emulator_requests",
             "Requests answered, by vendor, operation and status.",
@@ -59,6 +61,8 @@ class _EmulatorCollector(Collector):
 
 
 def exposition(emu: Emulator) -> bytes:
+    from prometheus_client import CollectorRegistry, generate_latest
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_EmulatorCollector(emu))
     return generate_latest(registry)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from upload_emulator.retention import DEFAULT_RETAIN
+from upload_emulator.core.retention import DEFAULT_RETAIN
 
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -65,15 +65,6 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # When set, every control-plane call must carry it (`Authorization: Bearer …` or `X-Emulator-Token`).
     control_token: str | None = None
-
-    @property
-    def served_vendors(self) -> tuple[str, ...]:
-        """The vendors to mount: the single one, the ones asked for, or every installed one."""
-        from upload_emulator.vendors import installed
-
-        if self.single_vendor:
-            return (self.single_vendor,)
-        return self.vendors or installed()
 
     def bucket_name(self, base: str) -> str:
         suffix = self.instance_id if self.bucket_suffix is None else self.bucket_suffix

@@ -8,26 +8,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from upload_emulator import __version__, errors
-from upload_emulator.clock import isoformat, parse_iso
-from upload_emulator.errors import ApiError
-from upload_emulator.faults import S3
-from upload_emulator.pipeline import Call, Reply
-from upload_emulator.uploads import new_id, s3_endpoint
-from upload_emulator.vendors import CONTROL_PLANE, module_for
-from upload_emulator.world import ApiKey, VendorProfile
+from upload_emulator.api.call import Call, Reply
+from upload_emulator.api.upload_flow import new_id, s3_endpoint
+from upload_emulator.control.metrics import exposition
+from upload_emulator.core import errors
+from upload_emulator.core.clock import isoformat, parse_iso
+from upload_emulator.core.errors import ApiError
+from upload_emulator.core.profiles import CONTROL_PLANE, ApiKey, VendorProfile
+from upload_emulator.core.version import __version__
+from upload_emulator.services.faults import S3
 
 NAME = CONTROL_PLANE
 PROFILE = VendorProfile(name=NAME, dialect="problem+json", spec="emulator")
 
 
-def refine_spec(document: dict, worlds: dict) -> None:
+def refine_spec(document: dict, worlds: dict, steerable: dict[str, dict]) -> None:
     """Name the served vendors in the control API's schema, and for each one whose async work
-    can be steered, the kinds of that work and how each may end."""
+    can be steered (`steerable`: vendor -> its module's OUTCOMES), the kinds of that work and
+    how each may end."""
     schemas = document["components"]["schemas"]
     schemas["Vendor"]["enum"] = list(worlds)
     schemas["FaultVendor"]["enum"] = [*worlds, S3]
-    steerable = {vendor: getattr(module_for(vendor), "OUTCOMES", {}) for vendor in worlds}
     steerable = {vendor: kinds for vendor, kinds in steerable.items() if kinds}
     rule = schemas["OutcomeRule"]
     rule["properties"]["vendor"]["enum"] = list(steerable)
@@ -269,8 +270,6 @@ def create_space(call: Call) -> Reply:
 
 
 def get_metrics(call: Call) -> Reply:
-    from upload_emulator.metrics import exposition  # prometheus_client loads only when scraped
-
     return Reply(200, exposition(call.emu), "text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from upload_emulator.rulebook import RuleBook
+from upload_emulator.services.rules import RuleBook
 
 
 @dataclass

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # upload_emulator/, where a wheel keeps _data/
 CACHE_FORMAT = "1"  # part of every cached copy's name: a change to what is cached starts afresh
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from upload_emulator.clock import isoformat
+from upload_emulator.core.clock import isoformat
 
 FIELDS = (
     "at",

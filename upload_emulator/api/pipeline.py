@@ -15,97 +15,36 @@ import hashlib
 import json
 import logging
 import re
-import secrets
 import time
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import Request, Response
 from werkzeug.exceptions import ClientDisconnected
 
-from upload_emulator import errors, requestlog
-from upload_emulator.auth import authenticate as auth_authenticate
-from upload_emulator.auth import check_plan as auth_check_plan
-from upload_emulator.auth import check_scopes, credential_from, select_workspace
-from upload_emulator.dialects import render
-from upload_emulator.errors import ApiError
-from upload_emulator.faults import kind_for_status
-from upload_emulator.idempotency import Conflict, StoredReply, body_hash
-from upload_emulator.origins import is_foreign_origin, is_valid_host
-from upload_emulator.ratelimit import headers_for
-from upload_emulator.runtime import Emulator, Vendor
-from upload_emulator.spec import (
+from upload_emulator.api import journal_entry
+from upload_emulator.api.access import is_foreign_origin, is_valid_host
+from upload_emulator.api.call import Call, Reply, new_request_id
+from upload_emulator.core import errors
+from upload_emulator.core.dialects import render
+from upload_emulator.core.errors import ApiError
+from upload_emulator.openapi.spec import (
     Operation,
     RequestInvalid,
     check_parameters,
     parse_json_body,
     response_problems,
 )
-from upload_emulator.world import ApiKey, VendorProfile, Workspace
+from upload_emulator.services.auth import authenticate as auth_authenticate
+from upload_emulator.services.auth import check_plan as auth_check_plan
+from upload_emulator.services.auth import check_scopes, credential_from, select_workspace
+from upload_emulator.services.emulator import Emulator, Vendor
+from upload_emulator.services.faults import kind_for_status
+from upload_emulator.services.idempotency import Conflict, StoredReply, body_hash
+from upload_emulator.services.ratelimit import headers_for
 
 log = logging.getLogger("upload_emulator.requests")
-
-
-@dataclass
-class Reply:
-    """What a handler answers: JSON-able `body`, raw `bytes`, or an iterable of chunks."""
-
-    status: int
-    body: Any = None
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    code: str = ""  # the error code, for the journal
-
-
-@dataclass
-class Call:
-    emu: Emulator
-    vendor: Vendor
-    op: Operation
-    request: Request
-    path_params: dict[str, str]
-    request_id: str
-    now: datetime
-    started: float
-    # Set by the credential steps; None on public operations. Handlers of authenticated
-    # operations read `key` and `workspace`, which are never None there.
-    found_key: ApiKey | None = None
-    found_workspace: Workspace | None = None
-    scheme: str | None = None
-    version: str | None = None
-    raw_body: bytes = b""
-    params: dict[str, Any] = field(default_factory=dict)
-    body: Any = None
-    idempotency: tuple[tuple, Any] | None = None
-    replayed: bool | None = None
-    fault: str | None = None
-    extra_headers: dict[str, str] = field(default_factory=dict)  # added to every reply (rate limits)
-
-    @property
-    def profile(self) -> VendorProfile:
-        return self.vendor.profile
-
-    @property
-    def key(self) -> ApiKey:
-        if self.found_key is None:
-            raise RuntimeError(f"{self.op.operation_id} read the caller's key but the operation is public")
-        return self.found_key
-
-    @property
-    def workspace(self) -> Workspace:
-        if self.found_workspace is None:
-            raise RuntimeError(f"{self.op.operation_id} read the caller's workspace but the operation is public")
-        return self.found_workspace
-
-
-def new_request_id(prefix: str = "req_") -> str:
-    """A request id; the prefix `uuid` asks for a bare UUID (Adclear's correlationId is one)."""
-    if prefix == "uuid":
-        return str(uuid.uuid4())
-    return prefix + secrets.token_hex(12)
 
 
 # --- the steps ----------------------------------------------------------------------
@@ -426,5 +365,5 @@ def respond(call: Call, reply: Reply, body: Any) -> Response:
     response = Response(body, status=reply.status, headers=headers, content_type=reply.content_type)
     if body is None:
         del response.headers["Content-Type"]  # no body, no type (werkzeug would send its default)
-    requestlog.record(call, reply, body)
+    journal_entry.record(call, reply, body)
     return response

@@ -12,11 +12,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
-from upload_emulator.errors import ApiError
-from upload_emulator.world import ErrorMapping, VendorProfile
+from upload_emulator.core.errors import ApiError, ErrorKind, ErrorMapping
+
+
+class Speaker(Protocol):
+    """What rendering reads of a vendor's profile (`profiles.VendorProfile` has it)."""
+
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def shape(self) -> Dialect | None: ...
+    def error_for(self, kind: ErrorKind) -> ErrorMapping: ...
 
 
 @dataclass
@@ -35,7 +44,7 @@ def reason_phrase(status: int) -> str:
         return "Error"
 
 
-def _problem(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorProfile | None) -> Any:
+def _problem(err: ApiError, m: ErrorMapping, request_id: str, profile: Any) -> Any:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": reason_phrase(m.status),
@@ -53,20 +62,14 @@ def _problem(err: ApiError, m: ErrorMapping, request_id: str, profile: VendorPro
 class Dialect:
     """How one vendor family shapes an error: `build(err, mapping, request_id, profile)` → JSON-able body."""
 
-    build: Callable[[ApiError, ErrorMapping, str, VendorProfile | None], Any]
+    build: Callable[[ApiError, ErrorMapping, str, Any], Any]
     content_type: str = "application/json"
 
 
 # Shapes more than one vendor could share live here; a vendor's own shape lives in its
-# module's `DIALECTS` (upload_emulator/vendors/<name>.py), found by `known()`.
+# module's `DIALECTS` (upload_emulator/vendors/<name>.py), which the composition root hands
+# to `profiles.load_world`, so each vendor's profile carries its own (`shape`).
 SHARED = {"problem+json": Dialect(_problem, "application/problem+json")}
-
-
-def known() -> dict[str, Dialect]:
-    """Every dialect a fixture may name: the shared ones and each installed vendor's own."""
-    from upload_emulator.vendors import declared_dialects
-
-    return {**SHARED, **declared_dialects()}
 
 
 def field_details(err: ApiError) -> list[tuple[str, str]]:
@@ -76,13 +79,13 @@ def field_details(err: ApiError) -> list[tuple[str, str]]:
     return [(err.field, err.message)] if err.field else []
 
 
-def render(err: ApiError, profile: VendorProfile | None, request_id: str, dialect: str | None = None) -> Rendered:
-    """Render `err` for `profile` (or, with no profile, in `dialect` with the kind's defaults)."""
+def render(err: ApiError, profile: Speaker | None, request_id: str, dialect: str | None = None) -> Rendered:
+    """Render `err` for `profile` (or, with no profile, in the shared `dialect` with the kind's defaults)."""
     name = dialect or (profile.dialect if profile else "problem+json")
     mapping = profile.error_for(err.kind) if profile else ErrorMapping(err.kind.status, err.kind.name)
     if err.code or err.status:
         mapping = ErrorMapping(err.status or mapping.status, err.code or mapping.code)
-    shape = SHARED.get(name) or known()[name]
+    shape = (profile.shape if profile is not None and dialect is None else None) or SHARED[name]
     body = json.dumps(shape.build(err, mapping, request_id, profile)).encode()
     return Rendered(mapping.status, body, shape.content_type, dict(err.headers), mapping.code)
 

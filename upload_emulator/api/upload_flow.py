@@ -13,11 +13,11 @@ import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
-from upload_emulator.origins import is_valid_host
-from upload_emulator.runtime import Emulator
-from upload_emulator.state import NotRedeemable, UploadRecord
+from upload_emulator.api.access import is_valid_host
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
+from upload_emulator.services.emulator import Emulator
+from upload_emulator.services.records import NotRedeemable, UploadRecord
 
 S3_MOUNT = "/s3"
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 
-from upload_emulator import errors
-from upload_emulator.errors import ErrorKind
-from upload_emulator.rulebook import RuleBook
-from upload_emulator.world import VendorProfile
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ErrorKind
+from upload_emulator.core.profiles import VendorProfile
+from upload_emulator.services.rules import RuleBook
 
 S3 = "s3"
 MAX_DELAY_MS = 30_000

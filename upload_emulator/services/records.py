@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from upload_emulator.clock import isoformat
-from upload_emulator.retention import DEFAULT_RETAIN, Cap
+from upload_emulator.core.clock import isoformat
+from upload_emulator.core.retention import DEFAULT_RETAIN, Cap
 
 PENDING, UPLOADED, REDEEMED, REMOVED = "pending", "uploaded", "redeemed", "removed"
 

@@ -12,10 +12,10 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
-from upload_emulator import errors
-from upload_emulator.errors import ApiError
-from upload_emulator.retention import DEFAULT_RETAIN, Cap
-from upload_emulator.world import ApiKey, VendorProfile, Workspace, World
+from upload_emulator.core import errors
+from upload_emulator.core.errors import ApiError
+from upload_emulator.core.profiles import ApiKey, VendorProfile, Workspace, World
+from upload_emulator.core.retention import DEFAULT_RETAIN, Cap
 
 
 def redact(secret: str | None) -> str:

@@ -1,0 +1,1 @@
+"""The vendors' OpenAPI documents: routes, request and response validation, compiled schemas."""
