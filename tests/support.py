@@ -12,7 +12,7 @@ import yaml
 
 from upload_emulator.app import create_app, emulator_of
 from upload_emulator.core.settings import Settings
-from upload_emulator.openapi.spec import response_problems
+from upload_emulator.openapi.checks import response_problems
 
 FULL = "scripe_sk_test_acme_full_access"
 SOURCES_ONLY = "scripe_sk_test_acme_sources_only"

@@ -10,7 +10,7 @@ import pytest
 from support import OTHER_KEY, STUDIO_KEY, TOKEN_READ, TOKEN_RW, raw_put
 
 from upload_emulator.app import emulator_of
-from upload_emulator.openapi.spec import response_problems
+from upload_emulator.openapi.checks import response_problems
 
 AUTH = {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"}
 CLIP = {"mimeType": "video/mp4", "name": "clip.mp4", "type": "video"}

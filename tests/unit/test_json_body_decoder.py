@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from upload_emulator.openapi.spec import _refuse_constant, loads
+from upload_emulator.openapi.instances import _refuse_constant, loads
 
 BODIES = [
     b'{"a": 1}',

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from upload_emulator.app import create_app, emulator_of
 from upload_emulator.core.settings import Settings
+from upload_emulator.openapi.instances import RequestInvalid, check_instance
 from upload_emulator.openapi.schemas import Compiled
-from upload_emulator.openapi.spec import RequestInvalid, check_instance
 
 
 def _shipped_schemas() -> list[tuple[str, Compiled]]:

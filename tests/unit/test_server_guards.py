@@ -8,7 +8,8 @@ import os
 import socket
 
 from upload_emulator.serving import lanes as capacity
-from upload_emulator.serving.server import MAX_BACKOFF, LiveServer, _Pool, _Server
+from upload_emulator.serving.pool import Pool
+from upload_emulator.serving.server import MAX_BACKOFF, LiveServer, _Server
 from upload_emulator.serving.watchdog import BODY, HEADERS, Meter, Watchdog
 
 
@@ -136,16 +137,16 @@ class _Threads:
 
 def test_the_pool_grows_while_connections_wait_with_no_idle_worker_and_retires_the_extra_when_quiet():
     threads = _Threads(queued=40, idle=0)
-    pool = _Pool(threads)
+    pool = Pool(threads)
     pool.check(now=0.0)
-    assert threads.grew == [40 + _Pool.SPARE]
+    assert threads.grew == [40 + Pool.SPARE]
     threads.qsize, threads.idle = 3, 5  # a worker is free: the queue drains by itself
     pool.check(now=1.0)
-    assert threads.grew == [40 + _Pool.SPARE]
+    assert threads.grew == [40 + Pool.SPARE]
     threads.qsize = 0
-    pool.check(now=1.0 + _Pool.QUIET / 2)
+    pool.check(now=1.0 + Pool.QUIET / 2)
     assert threads.shrank == []
-    pool.check(now=2.0 + _Pool.QUIET)
-    assert threads.shrank == [40 + _Pool.SPARE]
-    pool.check(now=100.0 + _Pool.QUIET)
-    assert threads.shrank == [40 + _Pool.SPARE]  # once: nothing more was added
+    pool.check(now=2.0 + Pool.QUIET)
+    assert threads.shrank == [40 + Pool.SPARE]
+    pool.check(now=100.0 + Pool.QUIET)
+    assert threads.shrank == [40 + Pool.SPARE]  # once: nothing more was added

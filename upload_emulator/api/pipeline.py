@@ -29,13 +29,9 @@ from upload_emulator.api.call import Call, Reply, new_request_id
 from upload_emulator.core import errors
 from upload_emulator.core.dialects import render
 from upload_emulator.core.errors import ApiError
-from upload_emulator.openapi.spec import (
-    Operation,
-    RequestInvalid,
-    check_parameters,
-    parse_json_body,
-    response_problems,
-)
+from upload_emulator.openapi.checks import check_parameters, parse_json_body, response_problems
+from upload_emulator.openapi.instances import RequestInvalid
+from upload_emulator.openapi.spec import Operation
 from upload_emulator.services.auth import authenticate as auth_authenticate
 from upload_emulator.services.auth import check_plan as auth_check_plan
 from upload_emulator.services.auth import check_scopes, credential_from, select_workspace

@@ -1,4 +1,4 @@
-"""One OpenAPI 3.1 document: its operations as routes, and validators for requests and responses.
+"""One OpenAPI 3.1 document: its operations as routes, and the validators of their bodies and responses.
 
 Schemas are validated in place inside the document (a `referencing` registry resolves
 `#/components/...`), so the spec file stays the single source of truth.
@@ -7,7 +7,6 @@ Schemas are validated in place inside the document (a `referencing` registry res
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,39 +15,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from upload_emulator.core.datafiles import load_yaml
+from upload_emulator.openapi.instances import RequestInvalid, check_instance
 from upload_emulator.openapi.schemas import Compiled, fast_registry_for
 
 if TYPE_CHECKING:
-    from jsonschema.exceptions import ValidationError
     from referencing import Registry
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-
-
-class RequestInvalid(Exception):
-    """A request that does not match the spec; `keyword` is the failing jsonschema keyword.
-
-    `in_body` tells a body field from a parameter: some vendors answer a body's range errors
-    as business rules (422) but any bad parameter as a malformed request (400).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        field: str | None = None,
-        keyword: str = "type",
-        in_body: bool = True,
-        problems: tuple[tuple[str, str], ...] = (),
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.keyword = keyword
-        self.in_body = in_body
-        # Every offending (field, message), the best match first: some vendors list them all.
-        if not problems and field:
-            problems = ((field, message),)
-        self.problems = problems
 
 
 def _pointer(*parts: str) -> str:
@@ -316,159 +289,3 @@ class Spec:
 
 
 # --- request checks ---------------------------------------------------------------------
-def _describe(error: ValidationError) -> tuple[str, str | None]:
-    """A message that names the offending field, and the field's dotted path."""
-    location = [str(p) for p in error.absolute_path]
-    if error.validator == "required":
-        missing = [n for n in error.validator_value if isinstance(error.instance, dict) and n not in error.instance]
-        required = ".".join([*location, missing[0]]) if missing else ".".join(location)
-        return f"{required} is required", required or None
-    name = ".".join(location) or None
-    return (f"{name}: {error.message}" if name else error.message), name
-
-
-def _named(error: ValidationError, prefix: str | None) -> tuple[str, str | None]:
-    message, name = _describe(error)
-    if prefix:
-        name = prefix if name is None else f"{prefix}.{name}"
-        message = f"{prefix}: {error.message}" if name == prefix else message
-    return message, name
-
-
-def _each_missing(error: ValidationError) -> list[ValidationError]:
-    """A `required` error names every missing property at once; split it, one per field."""
-    if error.validator != "required" or not isinstance(error.instance, dict):
-        return [error]
-    missing = [n for n in error.validator_value if n not in error.instance]
-    from jsonschema.exceptions import ValidationError
-
-    return [
-        ValidationError(
-            f"{n!r} is a required property",
-            validator="required",
-            validator_value=[n],
-            instance=error.instance,
-            path=error.absolute_path,
-        )
-        for n in missing
-    ] or [error]
-
-
-def check_instance(validator: Compiled, instance: Any, prefix: str | None = None) -> None:
-    if validator.passes(instance):
-        return
-    from jsonschema.exceptions import best_match
-
-    found = list(validator.full.iter_errors(instance))
-    error = best_match(found)
-    if error is None:
-        return
-    message, name = _named(error, prefix)
-    problems: dict[str, str] = {}
-    for each in [error, *found]:  # the best match first, then one message per other field
-        for one in _each_missing(each):
-            each_message, each_name = _named(one, prefix)
-            problems.setdefault(each_name or "body", each_message)
-    raise RequestInvalid(message, name, str(error.validator), problems=tuple(problems.items()))
-
-
-def _coerce(raw: str, schema: dict, name: str) -> Any:
-    types = schema.get("type", "string")
-    types = types if isinstance(types, list) else [types]
-    if "integer" in types:
-        try:
-            return int(raw)
-        except ValueError:
-            raise RequestInvalid(f"{name} must be an integer", name, "type") from None
-    if "number" in types:
-        try:
-            return float(raw)
-        except ValueError:
-            raise RequestInvalid(f"{name} must be a number", name, "type") from None
-    if "boolean" in types:
-        if raw.lower() in ("true", "false"):
-            return raw.lower() == "true"
-        raise RequestInvalid(f"{name} must be true or false", name, "type")
-    return raw
-
-
-def check_parameters(
-    op: Operation, query, headers, path_params: dict[str, str], reject_unknown_query: bool = False
-) -> dict[str, Any]:
-    """Check and coerce path, query and header parameters; returns them by name."""
-    values: dict[str, Any] = {}
-    if reject_unknown_query:
-        declared = {p.name for p in op.parameters if p.location == "query"}
-        unknown = sorted(set(query.keys()) - declared)
-        if unknown:
-            raise RequestInvalid(
-                f"unknown query parameter {unknown[0]}", unknown[0], "additionalProperties", in_body=False
-            )
-    for param in op.parameters:
-        source = {"path": path_params, "query": query, "header": headers}[param.location]
-        raw = source.get(param.name)
-        if raw is None:
-            if param.required:
-                raise RequestInvalid(f"{param.name} is required", param.name, "required", in_body=False)
-            continue
-        try:
-            value = _coerce(raw, param.schema, param.name)
-            check_instance(param.validator, value, prefix=param.name)
-        except RequestInvalid as bad:
-            bad.in_body = False
-            raise
-        values[param.name] = value
-    return values
-
-
-def _refuse_constant(name: str) -> Any:
-    """NaN and Infinity are not JSON (Python reads them anyway, and NaN passes every range check)."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-# `json.loads` with an option builds a new decoder on every call (a third of a small body's
-# parse); this one is built once, and bytes are decoded first exactly as `json.loads` does it.
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
-
-
-def loads(raw: bytes | str) -> Any:
-    """`json.loads(raw, parse_constant=_refuse_constant)`, with the same results and errors."""
-    if isinstance(raw, str):
-        if raw.startswith("\ufeff"):
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
-        return _DECODER.decode(raw)
-    return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
-
-
-def parse_json_body(op: Operation, content_type: str | None, raw: bytes) -> Any:
-    """Decode and validate a JSON request body against the operation's schema."""
-    if not raw:
-        if op.body_required:
-            raise RequestInvalid("a JSON request body is required", None, "required")
-        return None
-    media = (content_type or "").split(";")[0].strip().lower()
-    if media not in op.body_media_types:
-        expected = ", ".join(op.body_media_types) or "no body"
-        raise RequestInvalid(
-            f"Content-Type must be {expected}, got {media or 'nothing'}", "Content-Type", "contentType"
-        )
-    try:
-        body = loads(raw)
-    except ValueError as exc:  # bad JSON, bad UTF-8, or a number too long to convert
-        raise RequestInvalid(f"the body is not valid JSON: {exc}", None, "json") from None
-    except RecursionError:
-        raise RequestInvalid("the body nests too deeply to be read", None, "json") from None
-    op.check_body(body)
-    return body
-
-
-def response_problems(op: Operation, status: int, content_type: str, body: Any) -> list[str]:
-    """What is wrong with a response the emulator is about to send (empty when it conforms)."""
-    media = (content_type or "").split(";")[0].strip()
-    try:
-        validator = op.response_validator(status, media)
-    except KeyError:
-        return [f"{op.operation_id}: response {status} {media or '(no body)'} is not documented"]
-    if validator is None:
-        return []
-    return [f"{op.operation_id} {status}: {e.message} at {list(e.absolute_path)}" for e in validator.iter_errors(body)]

@@ -12,7 +12,7 @@ cheroot offers for it (`ConnectionClass`, `RequestHandlerClass`, `gateway`, `err
   application in the shape of the surface it was sent to, journaled, and the connection is
   closed (`_Request.reject`);
 - a body stream that tells the watchdog of every piece, and a strict chunked decoder;
-- a thread pool that grows while every worker is busy (`_Pool`), so clients that trickle
+- a thread pool that grows while every worker is busy (`pool.py`), so clients that trickle
   their heads cannot starve anyone, and lanes (`lanes.py`) that keep threads for health,
   the control plane and API calls while uploads are slow;
 - `Connection: close` from the application honoured (cheroot would read the rest of an
@@ -38,6 +38,7 @@ from cheroot.wsgi import Gateway_10, Server
 
 from upload_emulator.serving import contract, framing
 from upload_emulator.serving.lanes import Lanes, lane_of
+from upload_emulator.serving.pool import Pool
 from upload_emulator.serving.watchdog import Meter, Watchdog
 
 log = logging.getLogger("upload_emulator.server")
@@ -244,52 +245,6 @@ class _Connection(HTTPConnection):
             watchdog.forget(self.meter)
 
 
-class _Pool:
-    """Grows cheroot's thread pool while connections wait for a worker, and shrinks it when quiet.
-
-    A worker reads its request's head itself, so a client that trickles its head holds a
-    thread until the watchdog's head deadline; with a fixed pool, enough of them starve
-    everyone else. Every TICK seconds, when connections are queued and no worker is idle,
-    the pool grows by the queue's length plus SPARE (up to the server's maximum); once no
-    thread was wanted for QUIET seconds, the threads it added are retired.
-    """
-
-    TICK = 0.05
-    SPARE = 8
-    QUIET = 30.0
-
-    def __init__(self, threads: Any) -> None:
-        self.threads = threads  # cheroot's ThreadPool
-        self.added = 0
-        self.grown = 0  # how many times it grew, for tests and the metrics
-        self._last_wanted = time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="upload-emulator-pool", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.TICK):
-            self.check(time.monotonic())
-
-    def check(self, now: float) -> None:
-        waiting = self.threads.qsize
-        if waiting and self.threads.idle == 0:
-            self.threads.grow(waiting + self.SPARE)
-            self.added += waiting + self.SPARE
-            self.grown += 1
-            self._last_wanted = now
-        elif waiting:
-            self._last_wanted = now
-        elif self.added and now - self._last_wanted > self.QUIET:
-            self.threads.shrink(self.added)  # never below the floor: cheroot keeps its minimum
-            self.added = 0
-
-
 class _Server(Server):
     """cheroot's WSGI server with the watchdog, the lanes, the growing pool and an accept loop that backs off."""
 
@@ -311,7 +266,7 @@ class _Server(Server):
         self.max_request_header_size = MAX_HEADER_BYTES
         self.lanes = Lanes(threads)
         self.watchdog = watchdog
-        self.pool = _Pool(self.requests)
+        self.pool = Pool(self.requests)
         self._streak, self._last_failure = 0, 0.0
 
     def prepare(self) -> None:
