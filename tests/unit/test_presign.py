@@ -183,6 +183,8 @@ def test_the_timestamp_format_written_out_is_botocores():
 
 @pytest.mark.parametrize("key", ["ws/upl_1", "a b/c?d#e%f", "caf\u00e9/\U0001f600", "~x/./y"])
 def test_a_minted_put_url_built_from_parts_is_the_one_its_object_url_signs_to(key):
+    from types import SimpleNamespace
+
     from upload_emulator.api.upload_flow import object_url, presign_put
     from upload_emulator.app import create_app, emulator_of
     from upload_emulator.services.records import UploadRecord
@@ -190,8 +192,7 @@ def test_a_minted_put_url_built_from_parts_is_the_one_its_object_url_signs_to(ke
     emu = emulator_of(create_app())
     record = UploadRecord("upl_1", "scripe", "ws", "audio/mpeg", 10, NOW, None, "bkt", key)
     for host in ("127.0.0.1:8080", "localhost", "[::1]:9000"):
-        from_url = emu.presigner.mint(
-            "PUT", object_url(record, scheme="http", host=host), {**CT, "host": host}, 900, NOW
-        )
-        assert presign_put(emu, record, scheme="http", host=host, ttl_s=900, now=NOW) == from_url
+        call = SimpleNamespace(emu=emu, now=NOW, request=SimpleNamespace(scheme="http", host=host))
+        from_url = emu.presigner.mint("PUT", object_url(call, record), {**CT, "host": host}, 900, NOW)
+        assert presign_put(call, record, ttl_s=900) == from_url
     emu.close()

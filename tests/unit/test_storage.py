@@ -307,3 +307,16 @@ def test_an_assembly_range_read_from_a_stream_drops_the_bytes_it_already_holds()
     assert staged.spool.read() == data and staged.sha256_hex == hashlib.sha256(data).hexdigest()
     assert staged.etag == multipart_etag(data[: 2 * PIECE_BYTES + 5], data[2 * PIECE_BYTES + 5 :])
     staged.discard()
+
+
+def test_an_upload_is_found_only_by_its_own_vendor_and_its_own_workspace():
+    from datetime import UTC, datetime
+
+    from upload_emulator.services.records import UploadRecord, UploadStore
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    store = UploadStore()
+    store.add(UploadRecord("upl_1", "scripe", "ws", "text/plain", 10, now, None, "b", "k"))
+    assert store.get("upl_1", "ws", "scripe") is not None
+    assert store.get("upl_1", "ws", "streamloop") is None  # another vendor's handler never sees it
+    assert store.get("upl_1", "other", "scripe") is None

@@ -11,9 +11,11 @@ import fnmatch
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from upload_emulator.api.access import is_valid_host
+from upload_emulator.api.call import Call
 from upload_emulator.core import errors
 from upload_emulator.core.errors import ApiError
 from upload_emulator.services.emulator import Emulator
@@ -96,57 +98,57 @@ def s3_endpoint(scheme: str, host: str) -> str:
     return f"{scheme}://{host}{S3_MOUNT}"
 
 
-def create_record(
-    emu: Emulator,
+def record_upload(
+    call: Call,
     *,
-    vendor: str,
-    workspace: str,
     upload_id: str,
     content_type: str,
     max_size_bytes: int,
     key_template: str,
-    now: datetime,
     ttl_s: int | None = None,
+    workspace: str | None = None,
     key_fields: dict[str, str] | None = None,
 ) -> UploadRecord:
-    """Record an upload waiting for bytes; `ttl_s` None means the handle itself never expires.
-
-    `key_template` may use {workspace}, {upload_id} and any of `key_fields`.
-    """
-    return emu.uploads.add(
+    """Record an upload of the call's vendor waiting for bytes, in the caller's workspace (or
+    `workspace`, where the vendor keeps data apart: Scripe's live and test keys); `ttl_s` None
+    means the handle itself never expires. `key_template` may use {workspace}, {upload_id}
+    and any of `key_fields`."""
+    vendor, now = call.vendor.name, call.now
+    space = workspace or call.workspace.id
+    return call.emu.uploads.add(
         UploadRecord(
             id=upload_id,
             vendor=vendor,
-            workspace=workspace,
+            workspace=space,
             content_type=content_type,
             max_size_bytes=max_size_bytes,
             created_at=now,
             expires_at=None if ttl_s is None else now + timedelta(seconds=ttl_s),
-            bucket=emu.bucket_for(vendor),
-            key=key_template.format(workspace=workspace, upload_id=upload_id, **(key_fields or {})),
+            bucket=call.emu.bucket_for(vendor),
+            key=key_template.format(workspace=space, upload_id=upload_id, **(key_fields or {})),
         )
     )
 
 
-def object_url(record: UploadRecord, *, scheme: str, host: str) -> str:
-    """The record's object on the emulator's S3 endpoint, path-style, as the client's host reaches it."""
-    return f"{s3_endpoint(scheme, host)}/{record.bucket}/{quote(record.key, safe='/~')}"
+def object_url(call: Call, record: UploadRecord) -> str:
+    """The record's object on the emulator's S3 endpoint, path-style, as the caller's Host reaches it."""
+    return f"{s3_endpoint(call.request.scheme, call.request.host)}/{record.bucket}/{quote(record.key, safe='/~')}"
 
 
-def presign_put(emu: Emulator, record: UploadRecord, *, scheme: str, host: str, ttl_s: int, now: datetime) -> str:
-    """A presigned PUT URL for the record's object (`object_url`), signed for its content type and this host."""
+def presign_put(call: Call, record: UploadRecord, *, ttl_s: int) -> str:
+    """A presigned PUT URL for the record's object (`object_url`), signed for its content type and
+    the Host the caller used, valid `ttl_s` seconds from the call's time."""
+    scheme, host = call.request.scheme, call.request.host
     s3_endpoint(scheme, host)  # refuses a Host that cannot make a URL
     headers = {"Content-Type": record.content_type, "host": host}
     path = f"{S3_MOUNT}/{record.bucket}/{quote(record.key, safe='/~')}"
-    return emu.presigner.mint_at("PUT", scheme, host, path, headers, ttl_s, now)
+    return call.emu.presigner.mint_at("PUT", scheme, host, path, headers, ttl_s, call.now)
 
 
-def mint(
-    emu: Emulator, *, ttl_s: int, scheme: str, host: str, now: datetime, **record_fields
-) -> tuple[UploadRecord, str]:
+def mint(call: Call, *, ttl_s: int, **record_fields: Any) -> tuple[UploadRecord, str]:
     """Record an upload and presign its PUT in one go (the handle expires with its URL)."""
-    record = create_record(emu, ttl_s=ttl_s, now=now, **record_fields)
-    return record, presign_put(emu, record, scheme=scheme, host=host, ttl_s=ttl_s, now=now)
+    record = record_upload(call, ttl_s=ttl_s, **record_fields)
+    return record, presign_put(call, record, ttl_s=ttl_s)
 
 
 def redeem(

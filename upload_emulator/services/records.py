@@ -104,9 +104,13 @@ class UploadStore:
             self._forget(old)
         return record
 
-    def get(self, upload_id: str, workspace: str | None = None) -> UploadRecord | None:
+    def get(self, upload_id: str, workspace: str | None = None, vendor: str | None = None) -> UploadRecord | None:
+        """The upload with this id, if it belongs to `workspace` and `vendor` (each where given):
+        a vendor's handler never sees another vendor's or another workspace's upload."""
         record = self._by_id.get(upload_id)
         if record is None or (workspace is not None and record.workspace != workspace):
+            return None
+        if vendor is not None and record.vendor != vendor:
             return None
         return record
 

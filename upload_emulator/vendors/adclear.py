@@ -54,8 +54,8 @@ def _identify(call: Call) -> None:
 
 
 def _record(call: Call, upload_id: str) -> UploadRecord | None:
-    record = call.emu.uploads.get(upload_id, call.workspace.id)
-    if record is None or record.vendor != VENDOR or record.state == REMOVED:
+    record = call.emu.uploads.get(upload_id, call.workspace.id, VENDOR)
+    if record is None or record.state == REMOVED:
         return None
     return record
 
@@ -105,15 +105,12 @@ def initiate_upload(call: Call) -> Reply:
             field="fileSize",
         )
     upload_id = str(uuid.uuid4())
-    record = upload_flow.create_record(
-        call.emu,
-        vendor=VENDOR,
-        workspace=call.workspace.id,
+    record = upload_flow.record_upload(
+        call,
         upload_id=upload_id,
         content_type=body["contentType"],
         max_size_bytes=body["fileSize"],
         key_template=cfg["key_template"],
-        now=call.now,
     )
     record.extra.update(
         file_name=body["fileName"],

@@ -91,21 +91,17 @@ def create_presigned_upload(call: Call) -> Reply:
         )
     if body["size"] > cap:
         raise ApiError(errors.UNPROCESSABLE, f"size {body['size']} is over the {cap}-byte limit.", field="size")
-    record = upload_flow.create_record(
-        call.emu,
-        vendor=VENDOR,
-        workspace=call.workspace.id,
+    record = upload_flow.record_upload(
+        call,
         upload_id=upload_flow.new_id("upl_", 20),
         content_type=body["contentType"],
         max_size_bytes=body["size"],  # the PUT may not be larger than the size declared here
         key_template=cfg["key_template"],
         key_fields={"filename": safe_filename(body["filename"], int(cfg["max_filename_chars"]))},
-        now=call.now,
     )
     record.extra["public_read"] = True
-    scheme, host = call.request.scheme, call.request.host
-    url = upload_flow.presign_put(call.emu, record, scheme=scheme, host=host, ttl_s=int(cfg["url_ttl_s"]), now=call.now)
-    public = upload_flow.object_url(record, scheme=scheme, host=host)
+    url = upload_flow.presign_put(call, record, ttl_s=int(cfg["url_ttl_s"]))
+    public = upload_flow.object_url(call, record)
     return Reply(200, {"uploadUrl": url, "publicUrl": public, "fileKey": record.key})
 
 

@@ -67,17 +67,13 @@ def create_upload(call: Call) -> Reply:
     # The schema (refine_spec) admits only listed types, and maxSizeBytes within the type's cap.
     max_size = call.body.get("maxSizeBytes", upload_flow.cap_for(table, content_type))
     record, url = upload_flow.mint(
-        call.emu,
-        vendor=VENDOR,
+        call,
         workspace=_data_space(call),
         upload_id=upload_flow.new_id("upl_"),
         content_type=content_type,
         max_size_bytes=max_size,
         ttl_s=int(cfg["ttl_s"]),
         key_template=cfg["key_template"],
-        scheme=call.request.scheme,
-        host=call.request.host,
-        now=call.now,
     )
     return Reply(
         200,
@@ -302,7 +298,7 @@ def cancel_job(call: Call) -> Reply:
     if status != "QUEUED":
         raise ApiError(errors.UNPROCESSABLE, f"Job {job['id']} is {status}; only a QUEUED job can be cancelled.")
     call.emu.resources.update(VENDOR, "job", job["id"], _cancelled_at=call.now)
-    record = call.emu.uploads.get(job["_upload"]) if job["_upload"] else None
+    record = call.emu.uploads.get(job["_upload"], vendor=VENDOR) if job["_upload"] else None
     if record is not None:
         call.emu.uploads.release(record)  # the upload it was ingesting can be redeemed again
     return Reply(200, {"data": _job_view(call, job)})

@@ -47,7 +47,7 @@ def refine_spec(document: dict, worlds: dict) -> None:
 
 def _view(call: Call, item: dict, fresh: bool = False) -> dict:
     """The Upload as Streamloop shows it now (imports progress on the clock; `fresh`: just accepted)."""
-    record = call.emu.uploads.get(item["id"])
+    record = call.emu.uploads.get(item["id"], vendor=VENDOR)
     out = {k: v for k, v in item.items() if not k.startswith("_")}
     out["createdAt"] = isoformat(item["_created"])
     if "externalSource" in item:
@@ -91,15 +91,8 @@ def create_upload(call: Call) -> Reply:
             code="FILE_TOO_LARGE",
         )
     upload_id = upload_flow.new_id("obj_")
-    upload_flow.create_record(
-        call.emu,
-        vendor=VENDOR,
-        workspace=call.workspace.id,
-        upload_id=upload_id,
-        content_type=body["mimeType"],
-        max_size_bytes=cap,
-        key_template=cfg["key_template"],
-        now=call.now,
+    upload_flow.record_upload(
+        call, upload_id=upload_id, content_type=body["mimeType"], max_size_bytes=cap, key_template=cfg["key_template"]
     )
     item = {
         "id": upload_id,
@@ -143,7 +136,7 @@ def get_upload(call: Call) -> Reply:
 def delete_upload(call: Call) -> Reply:
     item = _find(call)
     call.emu.resources.update(VENDOR, KIND, item["id"], _removed=True)
-    record = call.emu.uploads.get(item["id"])
+    record = call.emu.uploads.get(item["id"], vendor=VENDOR)
     if record is not None:
         call.emu.uploads.remove(record)
         call.emu.storage.delete(record.bucket, record.key)
@@ -152,17 +145,10 @@ def delete_upload(call: Call) -> Reply:
 
 def generate_upload_url(call: Call) -> Reply:
     item = _live(call)
-    record = call.emu.uploads.get(item["id"])
+    record = call.emu.uploads.get(item["id"], vendor=VENDOR)
     if record is None or record.state == REDEEMED:  # an import, or already complete: nothing to upload
         return Reply(200, b"null")
-    url = upload_flow.presign_put(
-        call.emu,
-        record,
-        scheme=call.request.scheme,
-        host=call.request.host,
-        ttl_s=int(_cfg(call)["url_ttl_s"]),
-        now=call.now,
-    )
+    url = upload_flow.presign_put(call, record, ttl_s=int(_cfg(call)["url_ttl_s"]))
     return Reply(200, url)
 
 
