@@ -13,9 +13,10 @@ import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
-from support import FIXTURES, make_app
+from support import make_app
 
 from upload_emulator.app import emulator_of
+from upload_emulator.vendors import fixture_file
 
 # Every check schemathesis registers, positive_data_acceptance and ignored_auth included,
 # with the allowances in schemathesis.toml (state no schema can know, each with its reason).
@@ -56,6 +57,15 @@ def call_with(case, credentials: dict):
     return case.call_and_validate(headers=_credentials_for(case, credentials), checks=CHECKS)
 
 
+def call_as(case, carriers: dict, identity: dict):
+    """`call_with` the credential `carriers`, and `identity` headers (a workspace, a user) as
+    defaults a generated request's own (possibly mutated on purpose) ones win over."""
+    present = {k.lower() for k in case.headers or {}}
+    defaults = {k: v for k, v in identity.items() if k.lower() not in present}
+    case.headers = {**defaults, **(case.headers or {})}
+    return call_with(case, carriers)
+
+
 def _credentials_for(case, credentials: dict) -> dict:
     """The credentials to send with `case`: all but those its negative mutations set out to break."""
     mutated = _mutated(case, credentials)
@@ -84,7 +94,7 @@ ROOMY = 1_000_000_000
 
 def _lifted_limits(vendor: str) -> tuple[str, ...]:
     """`--set` overrides that lift every rate-limit budget of a vendor's fixture out of reach."""
-    rules = (yaml.safe_load((FIXTURES / f"{vendor}.yaml").read_text())["profile"].get("rate_limit")) or {}
+    rules = (yaml.safe_load(fixture_file(vendor).read_text())["profile"].get("rate_limit")) or {}
     found = [f"{vendor}.rate_limit.limit={ROOMY}"] if rules.get("limit") is not None else []
     found += [f"{vendor}.rate_limit.plans.{plan}={ROOMY}" for plan in rules.get("plans") or {}]
     found += [

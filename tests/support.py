@@ -277,47 +277,6 @@ def assert_ctxfy_error(response, status: int, *fields: str) -> dict:
     return body
 
 
-@dataclass(frozen=True)
-class VendorCase:
-    """What the shared tests need to know of one vendor: a write to hit, how to sign it, its error shape."""
-
-    write_path: str
-    auth: dict
-    surrogate_body: bytes  # a valid write whose one string holds a lone surrogate escape
-    is_error: object  # body → bool: the vendor's own error envelope
-    idempotent: bool = True  # honours Idempotency-Key on writes
-
-
-VENDOR_CASES = {
-    "adclear": VendorCase(
-        "/adclear/v1/uploads",
-        {"Authorization": "Bearer adc_key_test_acme_marketing", "x-external-user-id": "user_1"},
-        b'{"fileName": "\\ud800.pdf", "fileSize": 1, "contentType": "application/pdf"}',
-        lambda body: isinstance(body.get("error"), dict) and len(body.get("correlationId", "")) == 36,
-        idempotent=False,  # Adclear documents no idempotency
-    ),
-    "scripe": VendorCase(
-        "/scripe/v1/uploads",
-        {"Authorization": f"Bearer {FULL}"},
-        b'{"contentType": "audio/mpeg", "note": "\\ud800"}',
-        lambda body: isinstance(body.get("error"), dict) and "code" in body["error"],
-    ),
-    "streamloop": VendorCase(
-        "/streamloop/v1/uploads",
-        {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"},
-        b'{"mimeType": "video/mp4", "type": "video", "name": "\\ud800"}',
-        lambda body: body.get("type") == "about:blank" and "code" in body,
-    ),
-    "ctxfy": VendorCase(
-        "/ctxfy/v1/upload/s3",
-        {"Authorization": f"Bearer {ADA}"},
-        b'{"filename": "\\ud800.txt", "contentType": "text/plain", "size": 1}',
-        lambda body: isinstance(body.get("code"), int) and isinstance(body.get("error"), str),
-        idempotent=False,  # Ctxfy documents no idempotency
-    ),
-}
-
-
 ACME_WS = "43dc2a1c-3384-41b5-a6e9-3b2d607d0fae"
 LEGAL_WS = "7b1e5f9a-2c4d-4e8f-9a1b-3c5d7e9f1a2b"
 ADCLEAR_KEY = "adc_key_test_acme_marketing"

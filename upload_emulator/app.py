@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from flask import Blueprint, Flask, jsonify, request
 from flask.globals import request_ctx
@@ -75,14 +76,17 @@ def _worlds(settings: Settings) -> dict[str, World]:
         if override.partition(".")[0] not in settings.vendors:
             raise ValueError(f"--set {override}: no vendor {override.partition('.')[0]!r} is served")
     dialects = vendors.declared_dialects()
-    return {v: load_world(v, settings.fixtures_dir, settings.overrides, dialects) for v in settings.vendors}
+    return {
+        v: load_world(v, settings.fixtures_dir, settings.overrides, dialects, vendors.fixture_file(v))
+        for v in settings.vendors
+    }
 
 
-def _spec(name: str, refine: Callable[[dict], None]) -> Spec:
-    """`specs/<name>.yaml`, with what the fixtures choose written into its schemas, compiled."""
-    document = load_yaml(spec_path(name))
+def _spec(path: Path, refine: Callable[[dict], None]) -> Spec:
+    """A spec file, with what the fixtures choose written into its schemas, compiled."""
+    document = load_yaml(path)
     refine(document)
-    return Spec(name, document)
+    return Spec(path.stem, document)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -96,10 +100,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     for name in settings.vendors:
         prefix = "" if settings.single_vendor else f"/{name}"
         profile = emu.worlds[name].profile
-        spec = _spec(profile.spec, partial(vendors.refine_spec, name, worlds=emu.worlds))
+        spec = _spec(vendors.spec_file(name), partial(vendors.refine_spec, name, worlds=emu.worlds))
         _mount(app, emu, Vendor(name, profile, spec, vendors.handlers_for(name), prefix))
     steerable = {name: vendors.outcomes_of(name) for name in settings.vendors}
-    control = _spec("emulator", partial(admin.refine_spec, worlds=emu.worlds, steerable=steerable))
+    control = _spec(spec_path("emulator"), partial(admin.refine_spec, worlds=emu.worlds, steerable=steerable))
     _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, control, dict(admin.HANDLERS), ""))
     app.register_blueprint(s3.blueprint())
     app.register_error_handler(404, lambda exc: fallbacks.routing_error(emu, exc))

@@ -14,7 +14,7 @@ from upload_emulator.core import logs
 from upload_emulator.core.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
 from upload_emulator.core.version import __version__
 from upload_emulator.services.callbacks import is_loopback_host
-from upload_emulator.vendors import declared_dialects, installed, served
+from upload_emulator.vendors import declared_dialects, fixture_file, installed, served, spec_file
 
 # Options whose flag may repeat: (metavar, the separator their environment variable uses).
 REPEATABLE = {"overrides": ("VENDOR.KEY=VALUE", ";"), "cors_origins": ("ORIGIN", ","), "allowed_hosts": ("HOST", ",")}
@@ -162,7 +162,7 @@ def keys(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         dialects = declared_dialects()
-        worlds = [load_world(vendor, settings.fixtures_dir, (), dialects) for vendor in served(settings)]
+        worlds = [load_world(v, settings.fixtures_dir, (), dialects, fixture_file(v)) for v in served(settings)]
     except (ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     for world in worlds:
@@ -180,8 +180,7 @@ def specs(args: argparse.Namespace) -> int:
     from upload_emulator.openapi.spec import Spec
 
     failed = 0
-    for name in (*installed(), "emulator"):
-        path = spec_path(name)
+    for path in (*(spec_file(v) for v in installed()), spec_path("emulator")):
         try:
             spec = Spec.load(path)
             validate(spec.document)

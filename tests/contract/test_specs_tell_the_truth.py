@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from support import FIXTURES, FULL, STUDIO_KEY, make_app
+from vendor_cases import case_for
 
 from upload_emulator.api.upload_flow import cap_for, cap_rule
 from upload_emulator.app import emulator_of
@@ -112,3 +114,9 @@ def test_the_from_link_pattern_means_the_same_to_python_and_to_schema_tools():
         response = client.post("/streamloop/v1/uploads/from-link", json={"type": "VIDEO", "url": url}, headers=studio)
         assert response.status_code == status, (url, response.json)
         assert status == 202 or response.json["errors"][0]["field"] == "url"
+
+
+@pytest.mark.parametrize("vendor", installed())
+def test_every_vendor_spec_gives_the_shared_suites_a_write_a_fixture_key_can_send(app, vendor):
+    case = case_for(app, vendor)  # fails, naming what it tried, when no key makes the example pass
+    assert case.write.method == "POST" and case.credentials

@@ -1,14 +1,14 @@
-"""schemathesis over specs/adclear.yaml: every operation, with each kind of credential, and a stateful run."""
+"""Adclear's own schemathesis runs: with an API key and the user it acts for (the shared run in
+test_every_vendor_schemathesis.py uses a session token), and a stateful walk from initiation."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, call_with, roomy_schema, run_stateful
-from support import ACME_WS, ADCLEAR_SESSION, adclear_auth
+from fuzzing import FUZZ, call_with, roomy_schema, run_stateful
+from support import adclear_auth
 
 API_KEY = adclear_auth()
-SESSION = adclear_auth(ADCLEAR_SESSION, user=None, workspace=ACME_WS)
 
 
 @pytest.fixture(scope="module")
@@ -35,19 +35,6 @@ def _with_identity(case, identity: dict) -> dict:
 @FUZZ
 def test_adclear_answers_every_generated_request_with_an_api_key_as_its_spec_says(case):
     call_with(case, _with_identity(case, API_KEY))
-
-
-@adclear.parametrize()
-@FUZZ
-def test_adclear_answers_every_generated_request_with_a_session_token_as_its_spec_says(case):
-    call_with(case, _with_identity(case, SESSION))
-
-
-@adclear.parametrize()
-@FUZZ
-def test_adclear_answers_unauthenticated_requests_as_its_spec_says(case):
-    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
-    case.call_and_validate(checks=CHECKS)
 
 
 def test_stateful_runs_follow_the_links_from_initiation(adclear_schema):

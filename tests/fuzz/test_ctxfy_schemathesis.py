@@ -1,10 +1,10 @@
-"""schemathesis over specs/ctxfy.yaml: every operation, authenticated and not, and a stateful run along its links."""
+"""Ctxfy's own schemathesis run: a stateful walk along its links (every vendor's generated requests,
+with and without a key, are in test_every_vendor_schemathesis.py)."""
 
 from __future__ import annotations
 
 import pytest
-import schemathesis
-from fuzzing import CHECKS, FUZZ, call_with, roomy_schema, run_stateful
+from fuzzing import roomy_schema, run_stateful
 from support import ADA
 
 AUTH = {"Authorization": f"Bearer {ADA}"}
@@ -14,22 +14,6 @@ AUTH = {"Authorization": f"Bearer {ADA}"}
 def ctxfy_schema():
     with roomy_schema("ctxfy") as schema:
         yield schema
-
-
-ctxfy = schemathesis.pytest.from_fixture("ctxfy_schema")
-
-
-@ctxfy.parametrize()
-@FUZZ
-def test_ctxfy_answers_every_generated_request_with_a_key_as_its_spec_says(case):
-    call_with(case, AUTH)
-
-
-@ctxfy.parametrize()
-@FUZZ
-def test_ctxfy_answers_unauthenticated_requests_as_its_spec_says(case):
-    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
-    case.call_and_validate(checks=CHECKS)
 
 
 def test_stateful_runs_follow_the_links_from_keys_and_sources(ctxfy_schema):

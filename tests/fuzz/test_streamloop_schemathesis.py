@@ -1,14 +1,14 @@
-"""schemathesis over specs/streamloop.yaml: every operation, and stateful runs along its links."""
+"""Streamloop's own schemathesis runs: with an API key (the shared run in test_every_vendor_schemathesis.py
+uses an OAuth token, the fixture key with the most scopes), and a stateful walk along its links."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import CHECKS, FUZZ, call_with, roomy_schema, run_stateful
-from support import STUDIO_KEY, TOKEN_ALL
+from fuzzing import FUZZ, call_with, roomy_schema, run_stateful
+from support import STUDIO_KEY
 
 API_KEY = {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"}
-OAUTH = {"Authorization": f"Bearer {TOKEN_ALL}"}
 
 
 @pytest.fixture(scope="module")
@@ -24,20 +24,6 @@ streamloop = schemathesis.pytest.from_fixture("streamloop_schema")
 @FUZZ
 def test_streamloop_answers_every_generated_request_with_an_api_key_as_its_spec_says(case):
     call_with(case, API_KEY)
-
-
-@streamloop.parametrize()
-@FUZZ
-def test_streamloop_answers_every_generated_request_with_an_oauth_token_as_its_spec_says(case):
-    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "x-api-key"}
-    call_with(case, OAUTH)
-
-
-@streamloop.parametrize()
-@FUZZ
-def test_streamloop_answers_unauthenticated_requests_as_its_spec_says(case):
-    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("x-api-key", "authorization")}
-    case.call_and_validate(checks=CHECKS)
 
 
 def test_stateful_runs_follow_the_links_from_create_to_get_upload_url_complete_and_delete(streamloop_schema):

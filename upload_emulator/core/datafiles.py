@@ -103,12 +103,13 @@ def spec_path(name: str) -> Path:
     return data_dir("specs") / f"{name}.yaml"
 
 
-def fixture_path(vendor: str, fixtures_dir: Path | None = None) -> Path:
-    """`<fixtures_dir>/<vendor>.yaml` if there is one, else the shipped fixtures."""
+def fixture_path(vendor: str, fixtures_dir: Path | None = None, shipped: Path | None = None) -> Path:
+    """`<fixtures_dir>/<vendor>.yaml` if there is one, else the vendor's own (`shipped`, or the
+    shipped fixtures)."""
     if fixtures_dir is not None:
         if not Path(fixtures_dir).is_dir():
             raise FileNotFoundError(f"fixtures directory {fixtures_dir} does not exist")
         candidate = Path(fixtures_dir) / f"{vendor}.yaml"
         if candidate.is_file():
             return candidate
-    return data_dir("fixtures") / f"{vendor}.yaml"
+    return shipped or data_dir("fixtures") / f"{vendor}.yaml"

@@ -285,10 +285,12 @@ def load_world(
     fixtures_dir: Path | None = None,
     overrides: tuple[str, ...] = (),
     dialects: Mapping[str, Dialect] | None = None,
+    shipped: Path | None = None,
 ) -> World:
     """A vendor's fixtures as its world. `dialects`: the vendors' own error shapes a fixture may
-    name besides the shared ones (the vendor registry's, which the composition root hands in)."""
-    path = fixture_path(vendor, fixtures_dir)
+    name besides the shared ones; `shipped`: the vendor's own fixture file, where a user's
+    fixtures directory has none (both the registry's, which the composition root hands in)."""
+    path = fixture_path(vendor, fixtures_dir, shipped)
     try:
         raw = load_yaml(path)
     except (OSError, DataFileError) as exc:

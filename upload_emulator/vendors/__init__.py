@@ -14,6 +14,8 @@ from __future__ import annotations
 import pkgutil
 from functools import cache
 from importlib import import_module
+from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 
 from upload_emulator.core.datafiles import data_dir
@@ -24,10 +26,21 @@ class VendorSetupError(ValueError):
     """A vendor is installed incompletely (a missing spec, fixture or handler table)."""
 
 
+ENTRY_POINTS = "upload_emulator.vendors"  # where another package offers a vendor of its own
+
+
+@cache
+def _plugins() -> dict[str, str]:
+    """Vendors other installed packages offer: entry point name -> module (see docs/adding-a-vendor.md)."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINTS)}
+
+
 @cache
 def installed() -> tuple[str, ...]:
-    """Every vendor module in this package, in name order (the spec and fixture are checked later)."""
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
+    """Every vendor: the modules in this package and those other packages offer, in name order
+    (the spec and fixture are checked later)."""
+    own = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    return tuple(sorted(own | set(_plugins())))
 
 
 def served(settings: Settings) -> tuple[str, ...]:
@@ -40,7 +53,23 @@ def served(settings: Settings) -> tuple[str, ...]:
 def module_for(vendor: str) -> ModuleType:
     if vendor not in installed():
         raise VendorSetupError(f"unknown vendor {vendor!r}; installed: {', '.join(installed())}")
-    return import_module(f"{__name__}.{vendor}")
+    return import_module(_plugins().get(vendor) or f"{__name__}.{vendor}")
+
+
+def _data(vendor: str, kind: str) -> Path:
+    """The vendor's shipped spec or fixture: in `specs/` and `fixtures/`, or, for a vendor another
+    package offers, under the directory its module names as `DATA_DIR`."""
+    own = getattr(module_for(vendor), "DATA_DIR", None)
+    return (Path(own) / kind if own is not None else data_dir(kind)) / f"{vendor}.yaml"
+
+
+def spec_file(vendor: str) -> Path:
+    return _data(vendor, "specs")
+
+
+def fixture_file(vendor: str) -> Path:
+    """The vendor's own fixtures (a user's `--fixtures` directory may replace them)."""
+    return _data(vendor, "fixtures")
 
 
 def handlers_for(vendor: str) -> dict:
@@ -74,10 +103,9 @@ def check(vendor: str) -> None:
     module = module_for(vendor)
     problems = []
     if not isinstance(getattr(module, "HANDLERS", None), dict):
-        problems.append(f"upload_emulator/vendors/{vendor}.py has no HANDLERS table")
-    if not (data_dir("specs") / f"{vendor}.yaml").is_file():
-        problems.append(f"specs/{vendor}.yaml is missing")
-    if not (data_dir("fixtures") / f"{vendor}.yaml").is_file():
-        problems.append(f"fixtures/{vendor}.yaml is missing")
+        problems.append(f"{module.__name__} has no HANDLERS table")
+    for path in (spec_file(vendor), fixture_file(vendor)):
+        if not path.is_file():
+            problems.append(f"{path.parent.name}/{path.name} is missing")
     if problems:
         raise VendorSetupError(f"vendor {vendor!r} is incomplete: " + "; ".join(problems))

@@ -1,0 +1,56 @@
+"""schemathesis over every installed vendor's spec: every operation, with a fixture key and without.
+
+Strict mode turns any response that breaks the spec into a 500, so `not_a_server_error`
+catches spec drift as well as crashes; the conformance checks catch undocumented statuses,
+content types, bodies and headers. The credentials are worked out from each vendor's spec
+and fixture (`vendor_cases.py`), so a vendor installed tomorrow is fuzzed here with no edit.
+A vendor's own further runs (a second kind of credential, its stateful links) live in its
+own test module.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+import schemathesis
+from fuzzing import CHECKS, FUZZ, call_as, roomy_schema
+from support import make_app
+from vendor_cases import VendorCase, case_for
+
+from upload_emulator.vendors import installed
+
+CASES: dict[str, VendorCase] = {}
+
+
+@pytest.fixture(scope="module", params=installed())
+def vendor_schema(request):
+    app = make_app()
+    CASES[request.param] = case_for(app, request.param)
+    app.extensions["upload_emulator"].close()
+    with roomy_schema(request.param) as schema:
+        yield schema
+
+
+def vendor_of(case) -> str:
+    """The vendor a generated case is for: the first segment of its spec's served base path."""
+    served = case.operation.schema.raw_schema["servers"][0]["url"]
+    return urlsplit(served).path.strip("/").split("/")[0]
+
+
+every_vendor = schemathesis.pytest.from_fixture("vendor_schema")
+
+
+@every_vendor.parametrize()
+@FUZZ
+def test_each_vendor_answers_every_generated_request_with_a_fixture_key_as_its_spec_says(case):
+    vendor = CASES[vendor_of(case)]
+    call_as(case, vendor.carriers, vendor.identity)
+
+
+@every_vendor.parametrize()
+@FUZZ
+def test_each_vendor_answers_unauthenticated_requests_as_its_spec_says(case):
+    carriers = {name.lower() for name in CASES[vendor_of(case)].carriers} | {"authorization", "x-api-key"}
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in carriers}
+    case.call_and_validate(checks=CHECKS)
