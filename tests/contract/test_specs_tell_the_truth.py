@@ -13,7 +13,7 @@ from vendor_cases import case_for
 from upload_emulator.api.upload_flow import cap_for, cap_rule
 from upload_emulator.app import emulator_of
 from upload_emulator.core.datafiles import load_yaml, spec_path
-from upload_emulator.vendors import installed
+from upload_emulator.vendors import installed, spec_file
 
 
 def test_scripes_version_header_is_an_enum_of_exactly_the_versions_the_fixture_accepts():
@@ -54,7 +54,7 @@ def test_the_control_apis_vendor_fields_name_exactly_the_served_vendors():
 def test_each_shipped_spec_on_disk_already_states_the_rules_its_default_fixture_adds():
     emu = emulator_of(make_app())
     for vendor in installed():
-        assert emu.vendors[vendor].spec.document == load_yaml(spec_path(vendor)), (
+        assert emu.vendors[vendor].spec.document == load_yaml(spec_file(vendor)), (
             f"specs/{vendor}.yaml drifted from its fixture"
         )
 

@@ -8,10 +8,10 @@ import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
+from docs_blocks import of_kind
 from support import FULL, make_app
 
 from upload_emulator.app import emulator_of
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs Debian's chromium and chromium-driver (bin/setup test installs them when run as root; "
     "or apt-get install chromium chromium-driver)",
 )
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 class PageServer:
@@ -83,6 +82,12 @@ def run_page(browser, html: str, timeout: float = 20) -> str:
         page.close()
 
 
+def readme_page() -> str:
+    """The page docs/browser.md shows (its `<!-- run: browser -->` block)."""
+    [block] = of_kind("browser")
+    return block.text
+
+
 def page_with(script: str) -> str:
     return (
         f'<!doctype html><meta charset="utf-8"><pre id="result">running…</pre><script type="module">{script}</script>'
@@ -90,8 +95,7 @@ def page_with(script: str) -> str:
 
 
 def test_the_readme_page_mints_puts_a_blob_and_redeems_from_another_origin(browser, live):
-    [html] = re.findall(r"<!-- browser-example -->\n```html\n(.*?)```", README.read_text(), re.S)
-    result = run_page(browser, html.replace("http://127.0.0.1:8080", live.url))
+    result = run_page(browser, readme_page().replace("http://127.0.0.1:8080", live.url))
     assert re.fullmatch(r'PUT 200 ETag "[0-9a-f]{32}" job QUEUED', result), result
     emu = emulator_of(live.app)
     [record] = emu.uploads.all("scripe")

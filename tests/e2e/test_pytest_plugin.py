@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from docs_blocks import of_kind
 
 from upload_emulator.core.version import __version__
 
@@ -63,9 +64,9 @@ def test_the_in_process_app_fixture_serves_the_test_client(emulator_app):
 
 
 def _readme_example() -> str:
-    match = re.search(r"<!-- plugin-example -->\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert match, "README lost its plugin example"
-    return match.group(1)
+    """docs/pytest-plugin.md's example test module."""
+    [block] = [b for b in of_kind("pytest") if b.path.name == "pytest-plugin.md"]
+    return block.text
 
 
 def test_the_readme_example_passes_in_a_fresh_project_that_installs_the_wheel_and_has_its_own_emulator_module(tmp_path):

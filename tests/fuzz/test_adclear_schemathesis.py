@@ -1,11 +1,11 @@
 """Adclear's own schemathesis runs: with an API key and the user it acts for (the shared run in
-test_every_vendor_schemathesis.py uses a session token), and a stateful walk from initiation."""
+test_every_vendor_schemathesis.py uses a session token)."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import FUZZ, call_with, roomy_schema, run_stateful
+from fuzzing import FUZZ, call_with, roomy_schema
 from support import adclear_auth
 
 API_KEY = adclear_auth()
@@ -35,9 +35,3 @@ def _with_identity(case, identity: dict) -> dict:
 @FUZZ
 def test_adclear_answers_every_generated_request_with_an_api_key_as_its_spec_says(case):
     call_with(case, _with_identity(case, API_KEY))
-
-
-def test_stateful_runs_follow_the_links_from_initiation(adclear_schema):
-    calls = run_stateful(adclear_schema, API_KEY)
-    followed = {call.split(" ")[1] for call in calls}
-    assert "/v1/uploads/{uploadId}" in followed, sorted(set(calls))

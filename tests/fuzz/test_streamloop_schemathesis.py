@@ -1,11 +1,11 @@
 """Streamloop's own schemathesis runs: with an API key (the shared run in test_every_vendor_schemathesis.py
-uses an OAuth token, the fixture key with the most scopes), and a stateful walk along its links."""
+uses an OAuth token, the fixture key with the most scopes)."""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from fuzzing import FUZZ, call_with, roomy_schema, run_stateful
+from fuzzing import FUZZ, call_with, roomy_schema
 from support import STUDIO_KEY
 
 API_KEY = {"X-API-Key": STUDIO_KEY, "X-Workspace-Id": "wksp_studio"}
@@ -24,9 +24,3 @@ streamloop = schemathesis.pytest.from_fixture("streamloop_schema")
 @FUZZ
 def test_streamloop_answers_every_generated_request_with_an_api_key_as_its_spec_says(case):
     call_with(case, API_KEY)
-
-
-def test_stateful_runs_follow_the_links_from_create_to_get_upload_url_complete_and_delete(streamloop_schema):
-    calls = run_stateful(streamloop_schema, API_KEY)
-    followed = {call.split(" ")[1] for call in calls}
-    assert {"/uploads/{id}", "/uploads/{id}/upload-url"} <= followed, sorted(set(calls))

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from docs_blocks import ROOT, of_kind
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 400
 
 
@@ -30,8 +30,10 @@ def test_the_package_has_no_cycle_no_upward_import_and_no_lazy_import_outside_th
     assert house().breaches(ROOT) == []
 
 
-def test_the_check_is_a_command_anyone_can_run():
-    done = subprocess.run([sys.executable, "tools/house_check.py"], cwd=ROOT, capture_output=True, text=True)
+def test_the_check_is_the_command_the_docs_give_and_it_passes():
+    [block] = of_kind("house-check")
+    assert block.text.split() == ["python", "tools/house_check.py"]
+    done = subprocess.run([sys.executable, *block.text.split()[1:]], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
     assert "no cycle, nothing upward, nothing lazy outside the faces" in done.stdout
 

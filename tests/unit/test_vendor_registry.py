@@ -7,7 +7,6 @@ from support import fixtures_dir_with
 
 from upload_emulator import vendors
 from upload_emulator.app import create_app
-from upload_emulator.core.datafiles import data_dir
 from upload_emulator.core.settings import Settings
 
 
@@ -15,8 +14,7 @@ def test_the_served_vendors_are_every_module_with_a_spec_and_a_fixture():
     names = vendors.installed()
     assert "scripe" in names and "streamloop" in names
     for name in names:
-        assert (data_dir("specs") / f"{name}.yaml").is_file()
-        assert (data_dir("fixtures") / f"{name}.yaml").is_file()
+        assert vendors.spec_file(name).is_file() and vendors.fixture_file(name).is_file()
     assert vendors.served(Settings()) == names
 
 
