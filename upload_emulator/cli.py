@@ -49,8 +49,8 @@ def banner(app, settings: Settings, port: int) -> str:
     vendors = [v for v in emu.vendors.values() if not v.is_control_plane]
     lines += [f"  {v.name:<11} {root}{v.mount_path}" for v in vendors]
     lines += [
-        f"  {'S3':<11} {root}/s3",
-        f"  {'':<11} key {settings.s3_access_key}, secret {settings.s3_secret_key}",
+        f"  {'S3':<11} {root}/s3   (region {settings.s3_region})",
+        f"  {'':<11} read-only key {settings.s3_access_key}, secret {settings.s3_secret_key}",
         f"  {'control':<11} {root}/_emulator   (specs: /<vendor>/openapi.json)",
         "",
         "Buckets:",
@@ -110,7 +110,10 @@ def serve(args: argparse.Namespace) -> int:
     gc.freeze()  # what start-up made lives as long as the process: no full collection need walk it again
     # moto and botocore (a third of start-up) load while the server already answers
     threading.Thread(target=_load_the_rest, args=(emulator_of(app),), name="upload-emulator-load", daemon=True).start()
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Both, however the process was started: a job a script starts with `&` inherits SIGINT
+    # ignored, and Ctrl-C or `kill -INT` must still stop it.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)
     try:
         server.serve()
     except KeyboardInterrupt:
@@ -121,8 +124,8 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_sigterm(signum, frame) -> None:
-    """`kill`, a CI runner or a container stop ends the server as Ctrl-C does, cleaning up."""
+def _stop_on_signal(signum, frame) -> None:
+    """Ctrl-C, `kill`, a CI runner or a container stop end the server, cleaning up."""
     raise KeyboardInterrupt
 
 

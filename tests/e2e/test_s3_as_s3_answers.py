@@ -1,5 +1,5 @@
 """The S3 endpoint answers as S3 would: one auth mechanism, 501 for what it lacks, listings and
-HeadBucket for boto3, and a DELETE that the upload records notice."""
+and HeadBucket for boto3."""
 
 from __future__ import annotations
 
@@ -70,20 +70,6 @@ def test_listings_page_and_group_by_delimiter_and_head_bucket_works(live, http, 
     assert [p["KeyCount"] for p in pages] == [2, 2, 1]
     keys = [o["Key"] for p in pages for o in p["Contents"]]
     assert keys == sorted(keys) and len(set(keys)) == 5
-
-
-def test_a_delete_through_s3_makes_the_upload_unusable(live, http, s3):
-    minted = mint(http, live)
-    http.put(minted["uploadUrl"], data=b"gone soon", headers={"Content-Type": "text/plain"}, timeout=10)
-    record = emulator_of(live.app).uploads.get(minted["id"])
-    s3.delete_object(Bucket=record.bucket, Key=record.key)
-    redeemed = http.post(
-        f"{live.url}/scripe/v1/sources",
-        json={"type": "file", "projectId": "p", "uploadId": minted["id"]},
-        headers=AUTH,
-        timeout=10,
-    )
-    assert redeemed.status_code == 422 and record.state == "removed"
 
 
 MINTS = {

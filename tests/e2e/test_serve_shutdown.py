@@ -16,14 +16,14 @@ from support import free_port, wait_until_healthy
 SCRIPE = {"Authorization": "Bearer scripe_sk_test_acme_full_access"}
 
 
-def serve(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+def serve(tmp_path: Path, background: bool = False) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "upload_emulator.cli", "serve", "--port", str(port), "--log-level", "WARNING"]
+    if background:  # what a shell does to a job a script starts with `&`: SIGINT ignored, kept across exec
+        command = ["bash", "-c", 'trap "" INT; exec "$@"', "bash", *command]
     server = subprocess.Popen(
-        [sys.executable, "-m", "upload_emulator.cli", "serve", "--port", str(port), "--log-level", "WARNING"],
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        command, env={**os.environ, "TMPDIR": str(tmp_path)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     wait_until_healthy(url, server)
     return server, url
@@ -51,9 +51,10 @@ def stop(server: subprocess.Popen) -> None:
         server.wait(10)
 
 
+@pytest.mark.parametrize("background", [False, True], ids=["foreground", "started-with-&"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_a_stopped_server_leaves_no_stored_object_files_behind(tmp_path, signum):
-    server, url = serve(tmp_path)
+def test_a_stopped_server_leaves_no_stored_object_files_behind(tmp_path, signum, background):
+    server, url = serve(tmp_path, background)
     try:
         store_large_objects(url, 2)
         assert len(stored_files(tmp_path)) == 2
@@ -84,3 +85,25 @@ def test_what_a_killed_server_left_on_disk_is_gone_once_the_next_one_has_started
         following.send_signal(signal.SIGTERM)
         following.wait(15)
         stop(following)
+
+
+def test_a_server_a_script_started_with_an_ampersand_stops_on_kill_int(tmp_path):
+    port = free_port()
+    script = (
+        f"{sys.executable} -m upload_emulator.cli serve --port {port} --log-level WARNING >/dev/null 2>&1 &\n"
+        "echo $!\nwait $!\necho exited $?\n"
+    )
+    shell = subprocess.Popen(
+        ["bash", "-c", script], env={**os.environ, "TMPDIR": str(tmp_path)}, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pid = int(shell.stdout.readline())
+        wait_until_healthy(f"http://127.0.0.1:{port}", shell)
+        os.kill(pid, signal.SIGINT)
+        out, _ = shell.communicate(timeout=15)
+        assert out.strip() == "exited 0"
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+            os.kill(pid, signal.SIGKILL)
+    assert list(tmp_path.iterdir()) == []

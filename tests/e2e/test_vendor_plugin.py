@@ -25,6 +25,7 @@ WHOLE = [
 ]
 PARAMETRIZED = [
     "tests/contract/test_hostile_bodies.py",
+    "tests/contract/test_foreign_hosts.py",
     "tests/fuzz/test_every_vendor_schemathesis.py",
     "tests/e2e/test_docs.py",
 ]

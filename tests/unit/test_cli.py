@@ -122,3 +122,15 @@ def test_json_logs_carry_the_request_fields_and_no_key(client, caplog):
     assert (line["vendor"], line["operationId"], line["status"]) == ("scripe", "createUpload", 200)
     assert line["requestId"].startswith("req_") and line["durationMs"] >= 0
     assert "scripe_sk_test_acme_full_access" not in caplog.text
+
+
+def test_the_configuration_page_lists_every_setting_with_its_variable_and_key():
+    from docs_blocks import ROOT
+
+    from upload_emulator.core.settings import OPTIONS
+
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `--")]
+    for option in OPTIONS:
+        [row] = [r for r in rows if r.startswith((f"| `{option.flag}`", f"| `{option.flag} "))]
+        assert f"`{option.env}`" in row and f"`{option.key}`" in row, row

@@ -4,10 +4,11 @@
   URL, redeem) as a browser would against the vendors. Loopback origins are allowed by
   default (a front end's dev server); `--cors-origin` names others. The control plane under
   /_emulator/ never answers other origins: its own page, the journal viewer, is same-origin.
+- Hosts: every surface refuses a `Host` that is not a loopback name, the bound address or
+  one named with --allowed-host (a page on another site whose name resolves to 127.0.0.1),
+  in that surface's own shape; a URL is never minted for a refused Host.
 - Local only: like Jupyter's and Docker's local APIs were not at first, the control plane
-  refuses a `Host` that is not a loopback name, the bound address or one named with
-  --allowed-host (a page on another site whose name resolves to 127.0.0.1), and a
-  state-changing call from a page on another origin (CSRF). With --control-token it also
+  also refuses a state-changing call from a page on another origin (CSRF). With --control-token it also
   wants the token on every call.
 - Origins: a request a browser sends for a page on another origin carries that page's
   `Origin`; the control plane trusts local tools (curl's `-d` sends a form content type,
@@ -89,12 +90,23 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def refusal(settings: Settings, method: str, headers, host: str) -> str | None:
-    """Why a control-plane request is refused, or None when it may go on."""
+def host_refusal(settings: Settings, host: str) -> str | None:
+    """Why a `Host` is not this emulator's (None when it is): every surface answers only a
+    loopback name, the bound address, or a name given with --allowed-host (`*`: any), so a
+    page whose name was rebound to 127.0.0.1 cannot use the fixture keys, and no URL is ever
+    minted for a host the user did not choose."""
     name = _hostname(host).lower()
     allowed = {settings.host.lower(), *(h.lower() for h in settings.allowed_hosts)}
-    if not (is_loopback_host(name) or name in allowed):
-        return f"Host {host!r} is not this emulator's; add --allowed-host {name} to allow it."
+    if is_loopback_host(name) or name in allowed or "*" in allowed:
+        return None
+    return f"Host {host!r} is not this emulator's; add --allowed-host {name} to allow it."
+
+
+def refusal(settings: Settings, method: str, headers, host: str) -> str | None:
+    """Why a control-plane request is refused, or None when it may go on."""
+    why = host_refusal(settings, host)
+    if why is not None:
+        return why
     if method in STATE_CHANGING and is_foreign_origin(headers, host):
         return f"A page on {headers.get('Origin')} may not change the emulator's state."
     if settings.control_token:

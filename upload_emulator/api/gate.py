@@ -25,7 +25,7 @@ log = logging.getLogger("upload_emulator")
 
 def before(emu: Emulator, req: Request) -> Response | None:
     """Every request, before routing's answer counts: admitted by the server, a preflight, the control plane's guard."""
-    return _admit(emu, req) or _preflight(emu, req) or guard_control_plane(emu, req)
+    return _admit(emu, req) or guard_host(emu, req) or _preflight(emu, req) or guard_control_plane(emu, req)
 
 
 def _admit(emu: Emulator, req: Request) -> Response | None:
@@ -76,6 +76,30 @@ def _preflight(emu: Emulator, req: Request) -> Response | None:
     err = ApiError(errors.CORS_FORBIDDEN)
     rendered = render_s3(err, request_id) if vendor is None else render(err, vendor.profile, request_id)
     record_other(emu, name, "preflight", rendered.status, rendered.code, request_id, started)
+    return answer(rendered, request_id)
+
+
+def guard_host(emu: Emulator, req: Request) -> Response | None:
+    """A vendor API or the S3 endpoint asked under a Host that is not this emulator's: refused in
+    its own shape, journaled, before anything runs (the control plane refuses in `guard_control_plane`)."""
+    vendor = None if is_s3(req.path) else vendor_for_path(emu, req.path)
+    if vendor is not None and vendor.is_control_plane:
+        return None
+    why = access.host_refusal(emu.settings, req.host)
+    if why is None:
+        return None
+    started = time.perf_counter()
+    log.warning("refused %s %s: %s", req.method, req.path, why)
+    if vendor is None:
+        request_id = new_request_id("req_")
+        rendered = render_s3(ApiError(errors.ACCESS_DENIED, why), request_id)
+    else:
+        request_id = new_request_id(vendor.profile.request_id_prefix)
+        rendered = render(ApiError(errors.MALFORMED_REQUEST, why, field="Host"), vendor.profile, request_id)
+    operation = req.url_rule.endpoint.rpartition(".")[2] if req.url_rule is not None else ""
+    record_other(
+        emu, "s3" if vendor is None else vendor.name, operation, rendered.status, rendered.code, request_id, started
+    )
     return answer(rendered, request_id)
 
 

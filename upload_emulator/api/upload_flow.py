@@ -142,6 +142,8 @@ def presign_put(call: Call, record: UploadRecord, *, ttl_s: int) -> str:
     s3_endpoint(scheme, host)  # refuses a Host that cannot make a URL
     headers = {"Content-Type": record.content_type, "host": host}
     path = f"{S3_MOUNT}/{record.bucket}/{quote(record.key, safe='/~')}"
+    until = call.now + timedelta(seconds=ttl_s)
+    record.put_until = until if record.put_until is None else max(record.put_until, until)
     return call.emu.presigner.mint_at("PUT", scheme, host, path, headers, ttl_s, call.now)
 
 

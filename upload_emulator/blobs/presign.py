@@ -40,10 +40,15 @@ def _parse_time(stamp: str) -> datetime:
 
 
 class Presigner:
-    def __init__(self, access_key: str, secret_key: str, region: str) -> None:
+    """Mints with one credential (`access_key`, `secret_key`) and verifies that one and any of
+    `readers` (access key → secret): `Verified.access_key` says which signed a request, and
+    the caller decides what each may do (the emulator's printed credentials only read)."""
+
+    def __init__(self, access_key: str, secret_key: str, region: str, readers: dict[str, str] | None = None) -> None:
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
+        self._secrets = {**(readers or {}), access_key: secret_key}
         self._keys: dict[str, bytes] = {}
         self._quotes: dict[str, str] = {}
 
@@ -144,8 +149,9 @@ class Presigner:
             url=f"http://{host}{raw_path}?{unsigned_query}",
             headers=self._signed_headers(headers, host, signed_names),
         )
-        auth = botocore.TimedQueryAuth(self.access_key, self.secret_key, self.region, expires_s, params["X-Amz-Date"])
-        self._compare(auth.signature_for(request), params["X-Amz-Signature"])
+        secret = self._secrets[access_key]
+        auth = botocore.TimedQueryAuth(access_key, secret, self.region, expires_s, params["X-Amz-Date"])
+        self._compare(access_key, auth.signature_for(request), params["X-Amz-Signature"])
         expires_at = signed_at + timedelta(seconds=expires_s)
         if now >= expires_at:
             raise ApiError(
@@ -168,7 +174,7 @@ class Presigner:
         if algorithm != "AWS4-HMAC-SHA256" or not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():
             raise ApiError(
                 errors.ACCESS_DENIED,
-                "Only AWS4-HMAC-SHA256 signed requests are accepted.",
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
                 code="InvalidRequest",
                 status=400,
             )
@@ -180,15 +186,15 @@ class Presigner:
             url=f"http://{host}{raw_path}" + (f"?{raw_query}" if raw_query else ""),
             headers=self._signed_headers(headers, host, signed_names),
         )
-        auth = botocore.TimedHeaderAuth(self.access_key, self.secret_key, self.region)
-        self._compare(auth.signature_at(request, stamp), fields["Signature"])
+        auth = botocore.TimedHeaderAuth(access_key, self._secrets[access_key], self.region)
+        self._compare(access_key, auth.signature_at(request, stamp), fields["Signature"])
         return Verified(access_key, signed_at, None)
 
     def _check_credential(self, credential: str, stamp: str) -> tuple[str, datetime]:
         parts = credential.split("/")
         if len(parts) != 5 or parts[3] != "s3" or parts[4] != "aws4_request":
             raise ApiError(errors.AUTH_QUERY_INVALID, "Error parsing the X-Amz-Credential parameter.")
-        if parts[0] != self.access_key:
+        if parts[0] not in self._secrets:
             raise ApiError(
                 errors.ACCESS_DENIED,
                 "The AWS Access Key Id you provided does not exist in our records.",
@@ -218,14 +224,14 @@ class Presigner:
         lowered = {k.lower(): v for k, v in headers.items()}
         return {name: host if name == "host" else lowered.get(name, "") for name in names}
 
-    def _compare(self, expected: Computed, provided: str) -> None:
+    def _compare(self, access_key: str, expected: Computed, provided: str) -> None:
         """As S3 does, a mismatch shows the canonical request and string to sign the server used, so a
         client can see which header (often Content-Type) differs from what it signed."""
         if not hmac.compare_digest(expected.signature.encode(), provided.encode()):
             raise ApiError(
                 errors.SIGNATURE_MISMATCH,
                 extra={
-                    "AWSAccessKeyId": self.access_key,
+                    "AWSAccessKeyId": access_key,
                     "StringToSign": expected.string_to_sign,
                     "SignatureProvided": provided,
                     "StringToSignBytes": " ".join(f"{b:02x}" for b in expected.string_to_sign.encode()),

@@ -103,6 +103,8 @@ S3_CODES = {
     "INVALID_RANGE": "InvalidRange",
     "BAD_DIGEST": "BadDigest",
     "INVALID_DIGEST": "InvalidDigest",
+    "CONTENT_SHA256_MISMATCH": "XAmzContentSHA256Mismatch",
+    "INVALID_ARGUMENT": "InvalidArgument",
     "NO_SUCH_BUCKET": "NoSuchBucket",
     "S3_METHOD_NOT_ALLOWED": "MethodNotAllowed",
     "CORS_FORBIDDEN": "AccessForbidden",

@@ -68,6 +68,10 @@ INCOMPLETE_BODY = _kind(
 MISSING_CONTENT_LENGTH = _kind("MISSING_CONTENT_LENGTH", 411, "You must provide the Content-Length HTTP header.")
 NO_SUCH_KEY = _kind("NO_SUCH_KEY", 404, "The specified key does not exist.")
 BAD_DIGEST = _kind("BAD_DIGEST", 400, "The Content-MD5 you specified did not match what we received.")
+CONTENT_SHA256_MISMATCH = _kind(
+    "CONTENT_SHA256_MISMATCH", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."
+)
+INVALID_ARGUMENT = _kind("INVALID_ARGUMENT", 400, "Invalid Argument")
 INVALID_DIGEST = _kind("INVALID_DIGEST", 400, "The Content-MD5 you specified is not valid.")
 INVALID_RANGE = _kind("INVALID_RANGE", 416, "The requested range is not satisfiable")
 NO_SUCH_BUCKET = _kind("NO_SUCH_BUCKET", 404, "The specified bucket does not exist.")

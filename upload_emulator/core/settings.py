@@ -61,7 +61,7 @@ class Settings:
     # Web origins whose pages may call the vendor APIs and the S3 endpoint (CORS); empty: any
     # loopback origin (http://localhost:*, http://127.0.0.1:*); "*": every origin.
     cors_origins: tuple[str, ...] = ()
-    # Host names the control plane answers besides loopback names and the bound address (DNS rebinding).
+    # Host names every surface answers besides loopback names and the bound address (DNS rebinding); "*": any.
     allowed_hosts: tuple[str, ...] = ()
     # When set, every control-plane call must carry it (`Authorization: Bearer …` or `X-Emulator-Token`).
     control_token: str | None = None
@@ -179,7 +179,7 @@ OPTIONS = (
         "allowed_hosts",
         "--allowed-host",
         _vendor_list,
-        "a Host name the control API answers besides loopback names and the bound address (repeatable)",
+        "a Host name the emulator answers besides loopback names and the bound address; * for any (repeatable)",
     ),
     Option(
         "control_token", "--control-token", _text, "require this token on every control API call (for a shared bind)"

@@ -30,6 +30,18 @@ def head_bucket(bucket: str) -> Response:
     return call.finish(Response(b"", status=200, headers={"x-amz-bucket-region": call.emu.settings.s3_region}))
 
 
+def bucket_location(bucket: str) -> Response:
+    """GetBucketLocation (the AWS CLI asks for it): S3 answers an empty constraint for us-east-1."""
+    call, refused = open_read("GetBucketLocation", bucket)
+    if refused is not None:
+        return refused
+    region = call.emu.settings.s3_region
+    constraint = "" if region == "us-east-1" else escape(region)
+    xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="{S3_NS}">{constraint}'
+    xml += "</LocationConstraint>"
+    return call.finish(Response(xml, status=200, content_type="application/xml"))
+
+
 def list_buckets() -> Response:
     call, refused = open_read("ListBuckets")
     if refused is not None:

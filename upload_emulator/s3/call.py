@@ -74,6 +74,7 @@ class S3Call:
         self.started = time.perf_counter()
         self.vendor: str | None = None
         self.fault: str | None = None
+        self.signed_by: str | None = None  # the access key of a verified signature
         emu.scheduler.run_due(emu.clock.now())  # e.g. an object removed when its job finished
 
     def preempt(self) -> Response | None:
@@ -140,9 +141,22 @@ def is_public(emu: Emulator, bucket: str | None, key: str | None) -> bool:
     return record is not None and bool(record.extra.get("public_read"))
 
 
+SIGV4_ONLY = "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+
+
+def sigv4_only() -> None:
+    """S3 answers a SigV2 request (boto3's and the AWS CLI's default presigned URL: AWSAccessKeyId,
+    Signature, Expires; or `Authorization: AWS key:signature`) as a bucket that takes only SigV4 does."""
+    v2_query = "Signature" in request.args and "AWSAccessKeyId" in request.args
+    v2_header = request.headers.get("Authorization", "").startswith("AWS ")
+    if v2_query or v2_header:
+        raise ApiError(errors.ACCESS_DENIED, SIGV4_ONLY, code="InvalidRequest", status=400)
+
+
 def one_auth_mechanism() -> None:
     """S3 refuses a request that is presigned and also carries an Authorization header (a client
     bug Scripe's guide warns about), and a signing parameter given twice."""
+    sigv4_only()
     if "X-Amz-Signature" in request.args and "Authorization" in request.headers:
         raise ApiError(
             errors.AUTH_QUERY_INVALID,
@@ -165,11 +179,13 @@ def authorize_read(call: S3Call, bucket: str | None = None, key: str | None = No
     one_auth_mechanism()
     path, query = raw_target(request)
     if "X-Amz-Signature" in request.args:
-        call.emu.presigner.verify_query(
+        call.signed_by = call.emu.presigner.verify_query(
             request.method, request.host, path, query, request.headers, call.emu.clock.now()
-        )
+        ).access_key
     elif "Authorization" in request.headers:
-        call.emu.presigner.verify_header(request.method, request.host, path, query, request.headers)
+        call.signed_by = call.emu.presigner.verify_header(
+            request.method, request.host, path, query, request.headers
+        ).access_key
     elif is_public(call.emu, bucket, key):
         return
     else:

@@ -33,18 +33,22 @@ def put_object(bucket: str, key: str) -> Response:
         return injected
     stream = request.stream
     try:
+        one_auth_mechanism()
         if "X-Amz-Signature" not in request.args:
             raise ApiError(errors.ACCESS_DENIED, "Uploads must use the presigned URL the API returned.")
-        one_auth_mechanism()
         path, query = raw_target(request)
         now = emu.clock.now()
-        emu.presigner.verify_query("PUT", request.host, path, query, request.headers, now)
+        signed = emu.presigner.verify_query("PUT", request.host, path, query, request.headers, now)
+        writable(emu, signed.access_key)
         record = emu.uploads.for_object(bucket, key)
         if record is None:
             raise ApiError(errors.ACCESS_DENIED, "No upload is waiting at this URL (was the emulator reset?).")
         call.vendor = record.vendor
         if record.state in (REDEEMED, REMOVED):
             raise ApiError(errors.ACCESS_DENIED, f"This upload is {record.state}; it takes no more bytes.")
+        if record.put_until is None or now >= record.put_until or record.is_expired(now):
+            raise ApiError(errors.ACCESS_DENIED, "This upload's window for bytes has closed; mint a new upload.")
+        declared_sha256 = _content_sha256(request.headers.get("x-amz-content-sha256"))
         size = request.content_length
         if size is None:
             raise ApiError(errors.MISSING_CONTENT_LENGTH)
@@ -58,6 +62,12 @@ def put_object(bucket: str, key: str) -> Response:
             raise ApiError(
                 errors.BAD_DIGEST,
                 extra={"ExpectedDigest": request.headers["Content-MD5"], "CalculatedDigest": _b64_md5(staged.etag)},
+            )
+        if declared_sha256 is not None and declared_sha256 != staged.sha256_hex:
+            staged.discard()
+            raise ApiError(
+                errors.CONTENT_SHA256_MISMATCH,
+                extra={"ClientComputedContentSHA256": declared_sha256, "S3ComputedContentSHA256": staged.sha256_hex},
             )
         stored = emu.uploads.accept_bytes(
             record, lambda: emu.storage.commit(bucket, key, staged, record.content_type), emu.clock.now()
@@ -73,6 +83,35 @@ def put_object(bucket: str, key: str) -> Response:
     response.headers["ETag"] = stored.etag
     response.headers.pop("Content-Type", None)
     return call.finish(response)
+
+
+def writable(emu, access_key: str | None) -> None:
+    """Only the emulator's own minting credential writes; the credentials `serve` prints read."""
+    if access_key != emu.presigner.access_key:
+        raise ApiError(
+            errors.ACCESS_DENIED,
+            "Access Denied: the emulator's S3 credentials may only read (GET, HEAD, list); "
+            "bytes are PUT to the URL a vendor API minted.",
+        )
+
+
+# What a client may say in x-amz-content-sha256 instead of the body's digest.
+UNSIGNED_PAYLOADS = ("UNSIGNED-PAYLOAD", "STREAMING-")
+
+
+def _content_sha256(header: str | None) -> str | None:
+    """The hex SHA-256 an `x-amz-content-sha256` header promises, None when it promises none."""
+    if header is None or header.startswith(UNSIGNED_PAYLOADS):
+        return None
+    value = header.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ApiError(
+            errors.INVALID_ARGUMENT,
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, or a valid sha256 value.",
+            extra={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": header[:64]},
+        )
+    return value
 
 
 def _content_md5(header: str | None) -> str | None:
@@ -161,6 +200,10 @@ def delete_object(bucket: str, key: str) -> Response:
     call, refused = open_read("DeleteObject", bucket)
     if refused is not None:
         return refused
+    try:
+        writable(call.emu, call.signed_by)
+    except ApiError as err:
+        return call.error(err)
     record = call.emu.uploads.for_object(bucket, key)
     if record is not None:
         call.emu.uploads.remove(record)  # nothing may redeem or complete an upload whose bytes are gone

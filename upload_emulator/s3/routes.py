@@ -26,7 +26,6 @@ SUBRESOURCES = frozenset(
         "inventory",
         "legal-hold",
         "lifecycle",
-        "location",
         "logging",
         "metrics",
         "notification",
@@ -99,6 +98,8 @@ def blueprint() -> Blueprint:
 
     @bp.route("/<bucket>", methods=any_method, strict_slashes=False)
     def bucket_root(bucket: str):
+        if "location" in request.args and request.method == "GET" and not SUBRESOURCES & set(request.args):
+            return buckets.bucket_location(bucket)
         if SUBRESOURCES & set(request.args):
             return not_implemented("Bucket")
         if request.method == "HEAD":

@@ -7,6 +7,7 @@ at module level, so two emulators in one process (as in a test suite) never shar
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ from upload_emulator.services.ratelimit import RateLimiter
 from upload_emulator.services.reclaim import Reaper
 from upload_emulator.services.records import ResourceStore, UploadRecord, UploadStore
 from upload_emulator.services.scheduler import Scheduler
+
+# The access key id of the credential minted URLs are signed with (its secret is per instance).
+MINTING_KEY_ID = "UPLOADEMULATORMINTING"
 
 log = logging.getLogger("upload_emulator")
 
@@ -72,7 +76,14 @@ class Emulator:
         SCRATCH.sweep_once()  # what an emulator killed outright left on disk
         self.storage = ObjectStorage(settings.s3_region, settings.instance_id)
         self.reaper = Reaper()
-        self.presigner = Presigner(settings.s3_access_key, settings.s3_secret_key, settings.s3_region)
+        # Minted URLs are signed with a secret made for this instance and never shown; the
+        # credentials `serve` prints (settings.s3_*) verify too, but only for reads.
+        self.presigner = Presigner(
+            MINTING_KEY_ID,
+            secrets.token_urlsafe(32),
+            settings.s3_region,
+            readers={settings.s3_access_key: settings.s3_secret_key},
+        )
         self.vendors: dict[str, Vendor] = {}
         self._errors_lock = threading.Lock()
         self.server_errors: list[str] = []

@@ -40,6 +40,8 @@ class UploadRecord:
     redeemed_at: datetime | None = None
     redeemed_by: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The end of the latest window a minted PUT URL gave (None: no URL was minted, so S3 takes no PUT).
+    put_until: datetime | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at
