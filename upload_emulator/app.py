@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 from flask import Blueprint, Flask, jsonify, request
 from flask.globals import request_ctx
@@ -17,6 +16,7 @@ from flask.globals import request_ctx
 from upload_emulator import s3, vendors
 from upload_emulator.api import fallbacks, gate, pipeline
 from upload_emulator.control import admin
+from upload_emulator.core import fixture_settings
 from upload_emulator.core.datafiles import load_yaml, spec_path
 from upload_emulator.core.profiles import World, load_world
 from upload_emulator.core.settings import Settings
@@ -67,26 +67,34 @@ def _mount(app: Flask, emu: Emulator, vendor: Vendor) -> None:
     emu.vendors[vendor.name] = vendor
 
 
-def _worlds(settings: Settings) -> dict[str, World]:
+def load_worlds(settings: Settings, documents: dict[str, dict] | None = None) -> dict[str, World]:
     """Each served vendor's world, checked: the vendor complete, every `--set` for a served one,
-    every fixture's dialect one the registry knows."""
+    every fixture's dialect one the registry knows, its settings as its spec's
+    `x-emulator-settings` says (`documents`: the specs already read, by vendor)."""
     for vendor in settings.vendors:
         vendors.check(vendor)
     for override in settings.overrides:
         if override.partition(".")[0] not in settings.vendors:
             raise ValueError(f"--set {override}: no vendor {override.partition('.')[0]!r} is served")
     dialects = vendors.declared_dialects()
+    documents = documents or {v: load_yaml(vendors.spec_file(v)) for v in settings.vendors}
     return {
-        v: load_world(v, settings.fixtures_dir, settings.overrides, dialects, vendors.fixture_file(v))
+        v: load_world(
+            v,
+            settings.fixtures_dir,
+            settings.overrides,
+            dialects,
+            vendors.fixture_file(v),
+            documents[v].get(fixture_settings.SPEC_KEY),
+        )
         for v in settings.vendors
     }
 
 
-def _spec(path: Path, refine: Callable[[dict], None]) -> Spec:
-    """A spec file, with what the fixtures choose written into its schemas, compiled."""
-    document = load_yaml(path)
+def _spec(name: str, document: dict, refine: Callable[[dict], None]) -> Spec:
+    """A spec, with what the fixtures choose written into its schemas, compiled."""
     refine(document)
-    return Spec(path.stem, document)
+    return Spec(name, document)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -94,16 +102,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     specs, and mounts the vendors, the S3 endpoint and the control plane."""
     settings = settings or Settings()
     settings = settings.with_changes(vendors=vendors.served(settings))
-    emu = Emulator(settings, _worlds(settings))
+    documents = {name: load_yaml(vendors.spec_file(name)) for name in settings.vendors}
+    emu = Emulator(settings, load_worlds(settings, documents))
     app = Flask("upload_emulator")
     app.extensions["upload_emulator"] = emu
     for name in settings.vendors:
         prefix = "" if settings.single_vendor else f"/{name}"
         profile = emu.worlds[name].profile
-        spec = _spec(vendors.spec_file(name), partial(vendors.refine_spec, name, worlds=emu.worlds))
+        spec = _spec(name, documents[name], partial(vendors.refine_spec, name, worlds=emu.worlds))
         _mount(app, emu, Vendor(name, profile, spec, vendors.handlers_for(name), prefix))
     steerable = {name: vendors.outcomes_of(name) for name in settings.vendors}
-    control = _spec(spec_path("emulator"), partial(admin.refine_spec, worlds=emu.worlds, steerable=steerable))
+    control = _spec(
+        "emulator", load_yaml(spec_path("emulator")), partial(admin.refine_spec, worlds=emu.worlds, steerable=steerable)
+    )
     _mount(app, emu, Vendor(admin.NAME, admin.PROFILE, control, dict(admin.HANDLERS), ""))
     app.register_blueprint(s3.blueprint())
     app.register_error_handler(404, lambda exc: fallbacks.routing_error(emu, exc))

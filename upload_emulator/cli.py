@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from upload_emulator.core import logs
+from upload_emulator.core.fixture_settings import FixtureSettingsError
 from upload_emulator.core.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
 from upload_emulator.core.version import __version__
 from upload_emulator.services.callbacks import is_loopback_host
@@ -37,6 +38,13 @@ def _resolved(args: argparse.Namespace) -> tuple[Settings, dict[str, str]]:
 def _fail(message: str) -> int:
     print(f"upload-emulator: {message}", file=sys.stderr)
     return 2
+
+
+def _bad_fixture_setting(exc: FixtureSettingsError, sources: dict[str, str]) -> int:
+    """One line: where the value came from (the --set's own source, or the fixture file), the key,
+    the value, and what is allowed."""
+    where = sources.get("overrides", "flag --set") if exc.origin == "override" else f"fixtures {exc.origin}"
+    return _fail(exc.line(where.replace("flag --set", "--set")))
 
 
 def banner(app, settings: Settings, port: int) -> str:
@@ -81,9 +89,14 @@ def banner(app, settings: Settings, port: int) -> str:
 
 def config(args: argparse.Namespace) -> int:
     """Print every setting, its effective value and where that value came from."""
+    from upload_emulator.app import load_worlds
+
     try:
         settings, sources = _resolved(args)
-    except (SettingsError, ValueError) as exc:
+        load_worlds(settings.with_changes(vendors=served(settings)))  # the fixtures, as serve would check them
+    except FixtureSettingsError as exc:
+        return _bad_fixture_setting(exc, sources)
+    except (SettingsError, ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     for name, value, source in describe(settings, sources):
         shown = "(all installed)" if name == "vendors" and not value else value
@@ -96,14 +109,17 @@ def serve(args: argparse.Namespace) -> int:
     from upload_emulator.app import create_app, emulator_of
     from upload_emulator.serving.server import ServerError, bound_port, build
 
+    sources: dict[str, str] = {}
     try:
-        settings = _settings(args)
+        settings, sources = _resolved(args)
         unknown = set(served(settings)) - set(installed())
         if unknown:
             return _fail(f"unknown vendor {', '.join(sorted(unknown))}; choose from {', '.join(installed())}")
         logs.configure(settings.log_level, settings.log_format)
         app = create_app(settings)
         server = build(app, settings.host, settings.port)
+    except FixtureSettingsError as exc:
+        return _bad_fixture_setting(exc, sources)
     except (ServerError, SettingsError, ValueError, FileNotFoundError) as exc:
         return _fail(str(exc))
     print(banner(app, settings, bound_port(server)), flush=True)

@@ -16,9 +16,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -47,8 +49,14 @@ def bash(live, text: str, tmp_path) -> subprocess.CompletedProcess:
     if shutil.which("curl") is None:
         pytest.fail("curl is required for this test (apt-get install curl)")
     script = text.replace(LOCAL, live.url)
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])  # the installed commands
     return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": path},
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from upload_emulator.core import errors
+from upload_emulator.core import errors, fixture_settings
 from upload_emulator.core.clock import parse_iso
 from upload_emulator.core.datafiles import DataFileError, fixture_path, load_yaml, parse_yaml
 from upload_emulator.core.dialects import SHARED, Dialect
@@ -256,9 +256,11 @@ def _profile(vendor: str, raw: dict, declared: Mapping[str, Dialect]) -> VendorP
     )
 
 
-def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> None:
+def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> set[str]:
     """Apply each `vendor.<path>=<yaml value>` aimed at this vendor: the path is read under
-    `profile.settings` (scripe.uploads.caps), or else under `profile` (scripe.rate_limit.limit)."""
+    `profile.settings` (scripe.uploads.caps), or else under `profile` (scripe.rate_limit.limit).
+    Returns the dotted paths written."""
+    written = set()
     for each in overrides:
         target, _, text = each.partition("=")
         name, _, dotted = target.partition(".")
@@ -271,13 +273,19 @@ def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> None:
         *parents, leaf = dotted.split(".")
         for part in parents:
             if not isinstance(node.get(part), dict):
-                raise ValueError(f"--set {each}: {vendor} has no settings section {part!r}")
+                sections = [name for name, value in node.items() if isinstance(value, dict)]
+                raise ValueError(
+                    f"--set {each}: {vendor} has no settings section {part!r}; "
+                    f"sections here: {', '.join(sections) or 'none'}"
+                )
             node = node[part]
         if leaf not in node:
             raise ValueError(
                 f"--set {each}: {vendor} has no setting {dotted!r}; known here: {', '.join(node) or 'none'}"
             )
         node[leaf] = parse_yaml(text)
+        written.add(dotted)
+    return written
 
 
 def load_world(
@@ -286,16 +294,20 @@ def load_world(
     overrides: tuple[str, ...] = (),
     dialects: Mapping[str, Dialect] | None = None,
     shipped: Path | None = None,
+    settings_schema: dict | None = None,
 ) -> World:
     """A vendor's fixtures as its world. `dialects`: the vendors' own error shapes a fixture may
     name besides the shared ones; `shipped`: the vendor's own fixture file, where a user's
-    fixtures directory has none (both the registry's, which the composition root hands in)."""
+    fixtures directory has none; `settings_schema`: what its `profile.settings` must keep to
+    (the spec's `x-emulator-settings`; all three are the registry's, handed in by the
+    composition root)."""
     path = fixture_path(vendor, fixtures_dir, shipped)
     try:
         raw = load_yaml(path)
     except (OSError, DataFileError) as exc:
         raise ValueError(f"cannot read fixtures {path}: {exc}") from exc
-    apply_overrides(vendor, raw, overrides)
+    written = apply_overrides(vendor, raw, overrides)
+    fixture_settings.check(vendor, raw.get("profile") or {}, settings_schema, written, str(path))
     profile = _profile(vendor, raw["profile"], dialects or {})
     workspaces = tuple(
         Workspace(id=w["id"], name=w.get("name", w["id"]), plan=w.get("plan", profile.auth.default_plan))
