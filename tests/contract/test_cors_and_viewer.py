@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -49,6 +50,9 @@ def test_an_origin_that_is_not_allowed_gets_403_access_forbidden_as_s3_answers(c
     assert s3.status_code == 403 and ET.fromstring(s3.data).findtext("Code") == "AccessForbidden"
     vendor = client.options("/scripe/v1/uploads", headers=foreign)
     assert vendor.status_code == 403 and "Access-Control-Allow-Origin" not in vendor.headers
+    assert vendor.json["error"]["code"] == "CORS_FORBIDDEN"  # as docs/browser.md says
+    page = (Path(__file__).resolve().parents[2] / "docs" / "browser.md").read_text()
+    assert "`AccessForbidden`" in page and "`CORS_FORBIDDEN`" in page
     plain = client.get("/scripe/v1/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in plain.headers
     assert [e["status"] for e in emu.journal.entries(operationId="preflight")] == [403, 403]

@@ -131,6 +131,22 @@ def test_client_errors_are_replayed_but_server_errors_are_not_stored(client, str
     assert retried.status_code == 201 and retried.headers["Idempotency-Replayed"] == "false"
 
 
+def test_a_validation_error_is_replayed_too_with_the_replay_header(app, client, streamloop, emu):
+    headers = {**Streamloop.auth(), "Idempotency-Key": "sl-invalid-1"}
+    bad = [streamloop.create(headers=headers, mimeType="not a mime type") for _ in range(2)]
+    assert [r.status_code for r in bad] == [422, 422] and bad[1].json == bad[0].json
+    assert [r.headers["Idempotency-Replayed"] for r in bad] == ["false", "true"]
+    assert_conforms(app, "createUpload", bad[1], vendor=V)
+    assert emu.uploads.all() == []
+    headers = {**Streamloop.auth(), "Idempotency-Key": "sl-invalid-2", "Content-Type": "application/json"}
+    bodies = (
+        b'{"name": "x.mp4", "type": "video", "mimeType": "bad"}',
+        b'{"mimeType": "bad", "type": "video", "name": "x.mp4"}',
+    )
+    reordered = [client.post("/streamloop/v1/uploads", data=body, headers=headers) for body in bodies]
+    assert reordered[1].headers["Idempotency-Replayed"] == "true"  # the same JSON, whatever the key order
+
+
 def test_a_fault_makes_upload_url_answer_502_upstream_error(app, client, streamloop):
     upload = streamloop.create().json
     client.post(

@@ -126,3 +126,37 @@ def test_another_workspace_cannot_read_write_or_delete_an_upload(live, http):
     )
     assert http.delete(url, headers=other, timeout=10).status_code == 404
     assert status(http, live, started)["bytesReceived"] == 0
+
+
+def cut_and_leave(live, started: dict, data: bytes, start: int, total: int, send: int) -> None:
+    """As `cut_chunk`, but the client does not wait for any answer: it closes and moves on at once."""
+    target = urlsplit(live.url)
+    head = (
+        f"PUT {started['uploadUrl']} HTTP/1.1\r\nHost: {target.netloc}\r\n"
+        f"Authorization: Bearer adc_key_test_acme_marketing\r\nx-external-user-id: user_abc123\r\n"
+        f"Content-Range: bytes {start}-{start + len(data) - 1}/{total}\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    sock = socket.create_connection((target.hostname, target.port), timeout=10)
+    sock.sendall(head.encode() + data[:send])
+    sock.close()
+
+
+def test_the_status_read_right_after_a_cut_is_a_safe_place_to_resume_for_every_upload(live, http):
+    import concurrent.futures
+
+    import requests
+
+    uploads = 20
+
+    def one(n: int) -> tuple[int, int]:
+        with requests.Session() as session:
+            data = os.urandom(2 * MIB)
+            started = initiate(session, live, len(data))
+            cut_and_leave(live, started, data[:MIB], 0, len(data), send=MIB // 2 + n)
+            offset = status(session, live, started)["bytesReceived"]  # at once: no waiting, no retry
+            answer = put_chunk(session, live, started, data[offset:], offset, len(data))
+            return answer.status_code, len(data) if answer.status_code != 200 else answer.json()["bytesReceived"]
+
+    with concurrent.futures.ThreadPoolExecutor(uploads) as pool:
+        results = list(pool.map(one, range(uploads)))
+    assert results == [(200, 2 * MIB)] * uploads

@@ -27,6 +27,7 @@ PARAMETRIZED = [
     "tests/contract/test_hostile_bodies.py",
     "tests/contract/test_foreign_hosts.py",
     "tests/fuzz/test_every_vendor_schemathesis.py",
+    "tests/fuzz/test_schemathesis_cli_over_http.py",
     "tests/e2e/test_docs.py",
 ]
 

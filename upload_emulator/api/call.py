@@ -48,6 +48,7 @@ class Call:
     body: Any = None
     idempotency: tuple[tuple, Any] | None = None
     replayed: bool | None = None
+    invalid: bool = False  # the spec refused the request (check_request)
     fault: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)  # added to every reply (rate limits)
 

@@ -1,8 +1,11 @@
 """The ordered steps of every spec-routed request, as one tuple of small functions.
 
     STEPS = charge_rate_limit → apply_faults → authenticate → choose_workspace → check_plan
-            → pin_version → check_scope → read_body → check_request → begin_idempotency
+            → pin_version → check_scope → read_body → begin_idempotency → check_request
             → handler → finish
+
+(idempotency begins before the request is validated, so that a vendor whose profile says
+`store_validation_errors` replays a validation error too, as Streamloop documents.)
 
 Each step takes the `Call` and returns nothing, returns a `Reply` (which ends the request
 early, as an idempotent replay does), or raises `ApiError`. A profile switches a step off
@@ -201,6 +204,7 @@ def check_request(call: Call) -> None:
         if call.op.takes_json:
             call.body = parse_json_body(call.op, _body_content_type(call), call.raw_body)
     except RequestInvalid as bad:
+        call.invalid = True
         kind_name, code = call.profile.validation.error_for(bad.field, bad.keyword, bad.in_body)
         raise ApiError(
             getattr(errors, kind_name), bad.message, field=bad.field, field_errors=bad.problems, code=code
@@ -226,7 +230,7 @@ def begin_idempotency(call: Call) -> Reply | None:
         return None  # no key, or one of the wrong shape: ignored, as if absent
     scope = (call.vendor.name, call.workspace.id, call.op.operation_id, key)
     try:
-        found = call.emu.idempotency.begin(scope, body_hash(call.body), call.now, rules.window_s)
+        found = call.emu.idempotency.begin(scope, _digest(call), call.now, rules.window_s)
     except Conflict as why:
         raise ApiError(
             getattr(errors, rules.conflict_kind), f"{rules.header} {key!r} was already used: {why}."
@@ -240,6 +244,16 @@ def begin_idempotency(call: Call) -> Reply | None:
     return None
 
 
+def _digest(call: Call) -> str:
+    """The body's hash for idempotency, before it is validated: of its JSON (key order does not
+    count) where it parses, else of its bytes."""
+    raw = call.raw_body or b""
+    try:
+        return body_hash(json.loads(raw)) if raw else body_hash(None)
+    except (ValueError, RecursionError):
+        return hashlib.sha256(raw).hexdigest()
+
+
 STEPS = (
     charge_rate_limit,
     apply_faults,
@@ -249,8 +263,8 @@ STEPS = (
     pin_version,
     check_scope,
     read_body,
-    check_request,
     begin_idempotency,
+    check_request,
 )
 
 
@@ -274,6 +288,9 @@ def _finish_idempotency(call: Call, reply: Reply, body: Any) -> None:
     scope, entry = call.idempotency
     rules = call.profile.idempotency
     keep_client_errors = rules is not None and rules.store_client_errors
+    if call.invalid and not (rules is not None and rules.store_validation_errors):
+        keep_client_errors = False
+        call.replayed = None  # as before the key was looked at: the answer says nothing of replays
     storable = reply.status < 500 and (reply.status < 400 or keep_client_errors)
     stored = StoredReply(reply.status, body, reply.content_type, dict(reply.headers)) if storable else None
     call.emu.idempotency.finish(scope, entry, stored)

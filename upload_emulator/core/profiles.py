@@ -87,6 +87,8 @@ class IdempotencyProfile:
     key_pattern: str = r"^.{1,255}$"
     window_s: int = 86400
     store_client_errors: bool = True
+    # Whether a request the spec refuses (a validation 4xx) is stored and replayed as well.
+    store_validation_errors: bool = False
     conflict_kind: str = "IDEMPOTENCY_CONFLICT"
 
 

@@ -165,9 +165,10 @@ def upload_chunk(call: Call) -> Reply:
             raise ApiError(
                 errors.MALFORMED_REQUEST, "A 'bytes */total' status request has no body.", field="Content-Range"
             )
+        _settled(record)
         return Reply(200, _progress(call, record))
     start, end = wanted
-    span, held = end - start + 1, record.extra["assembly"].size
+    span = end - start + 1
     if span > int(call.profile.settings["uploads"]["max_chunk_size"]):
         raise ApiError(
             errors.PAYLOAD_TOO_LARGE,
@@ -179,16 +180,21 @@ def upload_chunk(call: Call) -> Reply:
             f"The body is {declared} bytes but Content-Range spans {span}.",
             field="Content-Range",
         )
-    if start > held:
-        raise ApiError(
-            errors.MALFORMED_REQUEST,
-            f"The server holds {held} bytes; send the chunk that starts at byte {held}.",
-            field="Content-Range",
-        )
+    # A chunk still arriving (often one whose client was just cut off, and is resuming now) is
+    # waited for: the resume then starts from what it left, as the client was told.
     lock: threading.Lock = record.extra["lock"]
-    if not lock.acquire(blocking=False):
+    if not lock.acquire(timeout=SETTLE_S):
         raise ApiError(errors.CONFLICT, f"Another chunk of upload {record.id} is still arriving.")
     try:
+        if record.state == UPLOADED or record.extra.get("failed"):
+            raise ApiError(errors.CONFLICT, f"Upload {record.id} is already {_status(record)}; it takes no more bytes.")
+        held = record.extra["assembly"].size
+        if start > held:
+            raise ApiError(
+                errors.MALFORMED_REQUEST,
+                f"The server holds {held} bytes; send the chunk that starts at byte {held}.",
+                field="Content-Range",
+            )
         _append(call, record, span, skip=held - start)
     finally:
         lock.release()
@@ -224,8 +230,24 @@ def _append(call: Call, record: UploadRecord, span: int, skip: int) -> None:
     record.extra["completed_at"] = call.now
 
 
+# How long a status read waits for a chunk still being read to end: a chunk whose client left
+# ends as soon as the server reads the close, one whose client went silent when the server's
+# body deadline cuts it (10 s without a kilobyte).
+SETTLE_S = 12.0
+
+
+def _settled(record: UploadRecord) -> None:
+    """Wait until no chunk of the upload is arriving (up to SETTLE_S), so the bytesReceived a
+    status read gives is where the next chunk can start: right after a cut, the cut chunk's
+    request may still be ending on the server when the client asks where to resume."""
+    lock: threading.Lock = record.extra["lock"]
+    if lock.acquire(timeout=SETTLE_S):
+        lock.release()
+
+
 def get_upload(call: Call) -> Reply:
     record = _find(call)
+    _settled(record)
     completed = record.extra.get("completed_at")
     return Reply(
         200,
