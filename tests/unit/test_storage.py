@@ -147,6 +147,31 @@ def test_deleted_and_reset_objects_are_freed_not_kept_by_moto():
     storage.close()
 
 
+def test_no_model_moto_makes_for_a_stored_object_stays_on_its_class_wide_lists():
+    from moto.core.common_models import BaseModel
+
+    def tracked() -> dict[str, int]:
+        found, todo = {}, [BaseModel]
+        while todo:
+            cls = todo.pop()
+            todo += cls.__subclasses__()
+            if "instances_tracked" in vars(cls):
+                found[cls.__name__] = len(cls.instances_tracked)
+        return found
+
+    storage = ObjectStorage("us-east-1", secrets.token_hex(4))
+    storage.ensure_bucket("lists")
+    storage.commit("lists", "warm", stage(iter([b"x"]), 1), "text/plain")
+    before = tracked()
+    for n in range(50):
+        storage.commit("lists", f"k{n}", stage(iter([b"x" * 100]), 100), "text/plain")
+        storage.commit("lists", f"k{n}", stage(iter([b"y" * 100]), 100), "text/plain")  # an overwrite
+        storage.delete("lists", f"k{n}")
+    after = tracked()
+    assert {name: count for name, count in after.items() if count != before.get(name, 0)} == {}
+    storage.close()
+
+
 def test_an_abandoned_assembly_leaves_no_file_behind():
     import gc
 

@@ -54,15 +54,21 @@ def _all_versions(store: Any) -> Any:
 
 
 def _untrack(fake: FakeKey) -> None:
-    """moto appends every FakeKey it makes to a class-wide list (for its own reset), so a
-    long-running server kept every object it ever stored alive, deleted or not. This storage
-    disposes of its keys itself (delete, reset, close), so it takes each one back off that list.
-    Appends made meanwhile by other threads go to the end, so a search from the end is safe."""
-    tracked = type(fake).instances_tracked  # type: ignore[attr-defined]
-    for index in range(len(tracked) - 1, -1, -1):
-        if tracked[index] is fake:
-            del tracked[index]
-            return
+    """moto appends every model it makes to a class-wide list (for its own reset), so a
+    long-running server kept every object it ever stored alive, deleted or not: the FakeKey,
+    and the private ACL its constructor makes (a FakeAcl, its FakeGrant and FakeGrantee), which
+    grew the server by a kilobyte per stored object past every cap. This storage disposes of its
+    keys itself (delete, reset, close), so it takes each of them back off those lists. Appends
+    made meanwhile by other threads go to the end, so a search from the end is safe."""
+    acl = getattr(fake, "acl", None)
+    grants = list(getattr(acl, "grants", None) or ())
+    made = [fake, *([acl] if acl is not None else []), *grants, *(g for grant in grants for g in grant.grantees)]
+    for model in made:
+        tracked = type(model).instances_tracked  # type: ignore[attr-defined]
+        for index in range(len(tracked) - 1, -1, -1):
+            if tracked[index] is model:
+                del tracked[index]
+                break
 
 
 def _fake_key() -> type[FakeKey]:
