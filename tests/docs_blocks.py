@@ -27,6 +27,7 @@ KINDS = {
     "config",
     "plugin-entry-point",
     "house-check",
+    "drift",
 }
 _BLOCK = re.compile(r"(?:<!-- run: (?P<kind>[a-z-]+)(?: (?P<arg>\S+))? -->\n)?```(?P<lang>\w+)\n(?P<text>.*?)```", re.S)
 

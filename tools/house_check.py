@@ -23,6 +23,7 @@ PACKAGE = "upload_emulator"
 FACES = ("upload_emulator", "cli", "testing", "pytest_plugin")  # the package's faces, at the top
 LAYERS: tuple[tuple[str, ...], ...] = (
     FACES,
+    ("drift",),
     ("app",),
     ("control", "s3", "vendors"),
     ("api",),

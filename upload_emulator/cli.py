@@ -14,6 +14,7 @@ from upload_emulator.core import logs
 from upload_emulator.core.fixture_settings import FixtureSettingsError
 from upload_emulator.core.settings import CONFIG_ENV, OPTIONS, Settings, SettingsError, describe, resolve
 from upload_emulator.core.version import __version__
+from upload_emulator.drift import commands as drift_commands
 from upload_emulator.services.callbacks import is_loopback_host
 from upload_emulator.vendors import declared_dialects, fixture_file, installed, served, spec_file
 
@@ -257,6 +258,7 @@ def parser() -> argparse.ArgumentParser:
     k.set_defaults(func=keys)
     s = sub.add_parser("specs", help="validate the specs and list their operations")
     s.set_defaults(func=specs)
+    drift_commands.add_parsers(sub)
     return top
 
 

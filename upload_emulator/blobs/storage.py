@@ -64,7 +64,7 @@ def _untrack(fake: FakeKey) -> None:
     grants = list(getattr(acl, "grants", None) or ())
     made = [fake, *([acl] if acl is not None else []), *grants, *(g for grant in grants for g in grant.grantees)]
     for model in made:
-        tracked = type(model).instances_tracked  # type: ignore[attr-defined]
+        tracked = type(model).instances_tracked
         for index in range(len(tracked) - 1, -1, -1):
             if tracked[index] is model:
                 del tracked[index]

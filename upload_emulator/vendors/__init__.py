@@ -63,6 +63,11 @@ def _data(vendor: str, kind: str) -> Path:
     return (Path(own) / kind if own is not None else data_dir(kind)) / f"{vendor}.yaml"
 
 
+def scenario_file(vendor: str) -> Path:
+    """The vendor's documented paths as scenarios, for `upload-emulator scenarios run`."""
+    return _data(vendor, "scenarios")
+
+
 def spec_file(vendor: str) -> Path:
     return _data(vendor, "specs")
 
