@@ -28,6 +28,7 @@ KINDS = {
     "plugin-entry-point",
     "house-check",
     "drift",
+    "needs-docker",
 }
 _BLOCK = re.compile(r"(?:<!-- run: (?P<kind>[a-z-]+)(?: (?P<arg>\S+))? -->\n)?```(?P<lang>\w+)\n(?P<text>.*?)```", re.S)
 

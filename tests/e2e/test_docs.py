@@ -144,3 +144,19 @@ def test_the_browser_block_is_the_one_the_browser_test_loads():
     from test_browser import readme_page
 
     assert [readme_page()] == [b.text for b in of_kind("browser")]
+
+
+@pytest.mark.parametrize("block", of_kind("needs-docker"), ids=ids(of_kind("needs-docker")))
+def test_a_block_that_needs_docker_is_only_in_the_container_page_and_is_well_formed(block):
+    """No Docker engine here: such a block is checked for syntax, and names what this repository has."""
+    import yaml
+
+    assert block.path.name == "container.md"
+    if block.lang == "bash":
+        assert subprocess.run(["bash", "-n", "-c", block.text]).returncode == 0
+        assert "docker build -t upload-emulator ." in block.text
+    elif block.lang == "yaml":
+        compose = yaml.safe_load(block.text)
+        assert compose["services"]["emulator"]["environment"]["UPLOAD_EMULATOR_ALLOWED_HOST"] == "emulator"
+    else:
+        compile(block.text, str(block.path), "exec")
