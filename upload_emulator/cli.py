@@ -129,21 +129,16 @@ def serve(args: argparse.Namespace) -> int:
     threading.Thread(target=_load_the_rest, args=(emulator_of(app),), name="upload-emulator-load", daemon=True).start()
     # Both, however the process was started: a job a script starts with `&` inherits SIGINT
     # ignored, and Ctrl-C or `kill -INT` must still stop it.
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, server.stop_soon)
+    signal.signal(signal.SIGINT, server.stop_soon)
     try:
         server.serve()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a signal before the handlers were in place
         pass
     finally:
         server.stop()
         emulator_of(app).close()  # stored objects past the memory spool are files: give the disk back
     return 0
-
-
-def _stop_on_signal(signum, frame) -> None:
-    """Ctrl-C, `kill`, a CI runner or a container stop end the server, cleaning up."""
-    raise KeyboardInterrupt
 
 
 QUIET_S = 0.2  # how long no request must arrive before the rest loads in the background

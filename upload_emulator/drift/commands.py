@@ -45,8 +45,8 @@ def record(args: argparse.Namespace) -> int:
         f"recording to {args.out} (Ctrl-C to stop)",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, server.stop_soon)
+    signal.signal(signal.SIGINT, server.stop_soon)
     try:
         server.serve()
     except KeyboardInterrupt:
@@ -54,10 +54,6 @@ def record(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
-
-
-def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def verify_command(args: argparse.Namespace) -> int:

@@ -265,6 +265,8 @@ class _Server(Server):
         self.gateway = _Gateway
         self.max_request_header_size = MAX_HEADER_BYTES
         self.lanes = Lanes(threads)
+        self._stop_lock = threading.Lock()
+        self._stopped = False
         self.watchdog = watchdog
         self.pool = Pool(self.requests)
         self._streak, self._last_failure = 0, 0.0
@@ -275,9 +277,20 @@ class _Server(Server):
         self.pool.start()
 
     def stop(self) -> None:
-        self.pool.stop()
-        self.watchdog.stop()
-        super().stop()
+        """Stop once; a second caller (the one whose `serve()` returned) waits for the first."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self.pool.stop()
+            self.watchdog.stop()
+            super().stop()
+            self._stopped = True
+
+    def stop_soon(self, signum: int | None = None, frame: object = None) -> None:
+        """Stop on another thread, so `serve()` returns: safe in a signal handler, which runs
+        between any two bytecodes of the main thread (raising there, as Python's default SIGINT
+        does, can leave one of cheroot's locks held and hang the `stop()` that follows)."""
+        threading.Thread(target=self.stop, name="upload-emulator-stop", daemon=True).start()
 
     def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         """cheroot's log, into `logging`; out of descriptors, the accept loop waits instead of spinning.
