@@ -44,8 +44,8 @@ def _fail(message: str) -> int:
 def _bad_fixture_setting(exc: FixtureSettingsError, sources: dict[str, str]) -> int:
     """One line: where the value came from (the --set's own source, or the fixture file), the key,
     the value, and what is allowed."""
-    where = sources.get("overrides", "flag --set") if exc.origin == "override" else f"fixtures {exc.origin}"
-    return _fail(exc.line(where.replace("flag --set", "--set")))
+    where = sources.get("overrides", "flag --set").removeprefix("flag ") if exc.origin == "override" else None
+    return _fail(exc.line(where or f"fixtures {exc.origin}"))
 
 
 def banner(app, settings: Settings, port: int) -> str:
@@ -132,8 +132,8 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, server.stop_soon)
     signal.signal(signal.SIGINT, server.stop_soon)
     try:
-        server.serve()
-    except KeyboardInterrupt:  # a signal before the handlers were in place
+        server.serve()  # returns once a signal's handler has stopped the server
+    except KeyboardInterrupt:  # cheroot re-raises an interrupt a worker reported: stop just the same
         pass
     finally:
         server.stop()

@@ -40,20 +40,20 @@ def _admit(emu: Emulator, req: Request) -> Response | None:
         err = pipeline.busy()
     else:
         return None
-    started = time.perf_counter()
-    vendor = vendor_for_path(emu, req.path)
-    request_id = new_request_id(vendor.profile.request_id_prefix)
-    rendered = render(err, vendor.profile, request_id)
+    return _refused(emu, req, vendor_for_path(emu, req.path), err, time.perf_counter())
+
+
+def _refused(emu: Emulator, req: Request, vendor, err: ApiError, started: float) -> Response:
+    """An answer made before routing, journaled: in the vendor's shape, or S3's XML (`vendor` None)."""
+    if vendor is None:
+        request_id = new_request_id("req_")
+        rendered, name = render_s3(err, request_id), "s3"
+    else:
+        request_id = new_request_id(vendor.profile.request_id_prefix)
+        rendered = render(err, vendor.profile, request_id)
+        name = "emulator" if vendor.is_control_plane else vendor.name
     operation = req.url_rule.endpoint.rpartition(".")[2] if req.url_rule is not None else ""
-    record_other(
-        emu,
-        "emulator" if vendor.is_control_plane else vendor.name,
-        operation,
-        rendered.status,
-        rendered.code,
-        request_id,
-        started,
-    )
+    record_other(emu, name, operation, rendered.status, rendered.code, request_id, started)
     return answer(rendered, request_id)
 
 
@@ -82,25 +82,17 @@ def _preflight(emu: Emulator, req: Request) -> Response | None:
 def guard_host(emu: Emulator, req: Request) -> Response | None:
     """A vendor API or the S3 endpoint asked under a Host that is not this emulator's: refused in
     its own shape, journaled, before anything runs (the control plane refuses in `guard_control_plane`)."""
+    why = access.host_refusal(emu.settings, req.host)
+    if why is None:  # the common case, decided before any lookup of the surface
+        return None
+    started = time.perf_counter()
     vendor = None if is_s3(req.path) else vendor_for_path(emu, req.path)
     if vendor is not None and vendor.is_control_plane:
         return None
-    why = access.host_refusal(emu.settings, req.host)
-    if why is None:
-        return None
-    started = time.perf_counter()
     log.warning("refused %s %s: %s", req.method, req.path, why)
     if vendor is None:
-        request_id = new_request_id("req_")
-        rendered = render_s3(ApiError(errors.ACCESS_DENIED, why), request_id)
-    else:
-        request_id = new_request_id(vendor.profile.request_id_prefix)
-        rendered = render(ApiError(errors.MALFORMED_REQUEST, why, field="Host"), vendor.profile, request_id)
-    operation = req.url_rule.endpoint.rpartition(".")[2] if req.url_rule is not None else ""
-    record_other(
-        emu, "s3" if vendor is None else vendor.name, operation, rendered.status, rendered.code, request_id, started
-    )
-    return answer(rendered, request_id)
+        return _refused(emu, req, None, ApiError(errors.ACCESS_DENIED, why), started)
+    return _refused(emu, req, vendor, ApiError(errors.MALFORMED_REQUEST, why, field="Host"), started)
 
 
 def guard_control_plane(emu: Emulator, req: Request) -> Response | None:

@@ -275,7 +275,7 @@ def apply_overrides(vendor: str, raw: dict, overrides: tuple[str, ...]) -> set[s
         *parents, leaf = dotted.split(".")
         for part in parents:
             if not isinstance(node.get(part), dict):
-                sections = [name for name, value in node.items() if isinstance(value, dict)]
+                sections = [section for section, value in node.items() if isinstance(value, dict)]
                 raise ValueError(
                     f"--set {each}: {vendor} has no settings section {part!r}; "
                     f"sections here: {', '.join(sections) or 'none'}"

@@ -48,8 +48,8 @@ def record(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, server.stop_soon)
     signal.signal(signal.SIGINT, server.stop_soon)
     try:
-        server.serve()
-    except KeyboardInterrupt:
+        server.serve()  # returns once a signal's handler has stopped the server
+    except KeyboardInterrupt:  # cheroot re-raises an interrupt a worker reported: stop just the same
         pass
     finally:
         server.stop()

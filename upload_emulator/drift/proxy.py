@@ -48,11 +48,7 @@ class Recorder:
         self.log = recording.new_log(vendor, f"{target.scheme}://{target.netloc}{self.base}")
         self._lock = Lock()
         self.clock = Clock()  # the wall clock: a recording's times are the vendor's
-        self._write_empty()  # the file exists, and verifies (as empty), from the start
-
-    def _write_empty(self) -> None:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.out.write_text(json.dumps(self.log, indent=1))
+        recording.save(out, self.log)  # the file exists, and verifies (as empty), from the start
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]

@@ -89,10 +89,16 @@ def entry(
 
 
 def append(path: Path, log: dict[str, Any], recorded: dict[str, Any]) -> None:
-    """Add an exchange and write the whole file again, atomically (a reader never sees half)."""
+    """Add an exchange and write the whole file again."""
     entries = log["log"]["entries"]
     entries.append(recorded)
     log["log"][OURS]["sha256"] = digest(entries)
+    save(path, log)
+
+
+def save(path: Path, log: dict[str, Any]) -> None:
+    """Write the recording atomically: a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w") as out:

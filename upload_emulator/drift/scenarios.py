@@ -128,8 +128,9 @@ def _step(document: dict, scenario: str, step: dict, base: str, values: dict[str
     name = step.get("name", "")
     if "wait" in step:
         seconds = float(step["wait"])
+        root = urlsplit(base)
         moved, _, _ = _call(
-            f"{base.split('/', 3)[0]}//{urlsplit(base).netloc}/_emulator/clock",
+            f"{root.scheme}://{root.netloc}/_emulator/clock",
             "POST",
             {"Content-Type": "application/json"},
             json.dumps({"advanceSeconds": seconds}).encode(),

@@ -132,9 +132,9 @@ class Replayer:
         outcome.emulator_drift += compare.headers(_headers(response.get("headers", [])), emulated_headers)
         for recorded, emulated in compare.pairs_of_values(recorded_body, emulated_body):
             self.substitutions[recorded] = emulated
-            for part in (urlsplit(recorded).path,):  # a URL's path is what a later request sends
-                if part and part != recorded:
-                    self.substitutions.setdefault(part, urlsplit(emulated).path)
+            path_only = urlsplit(recorded).path  # a URL's path is what a later request sends
+            if path_only and path_only != recorded:
+                self.substitutions.setdefault(path_only, urlsplit(emulated).path)
         outcome.spec_drift = self._spec_drift(request["method"], target.path, response, recorded_body)
         return outcome
 

@@ -23,6 +23,7 @@ from upload_emulator.s3.call import (
     open_read,
     raw_target,
 )
+from upload_emulator.services.emulator import Emulator
 from upload_emulator.services.records import REDEEMED, REMOVED
 
 
@@ -85,7 +86,7 @@ def put_object(bucket: str, key: str) -> Response:
     return call.finish(response)
 
 
-def writable(emu, access_key: str | None) -> None:
+def writable(emu: Emulator, access_key: str | None) -> None:
     """Only the emulator's own minting credential writes; the credentials `serve` prints read."""
     if access_key != emu.presigner.access_key:
         raise ApiError(

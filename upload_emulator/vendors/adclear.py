@@ -154,10 +154,15 @@ def _parse_range(call: Call, record: UploadRecord) -> tuple[int, int] | None:
     return start, end
 
 
-def upload_chunk(call: Call) -> Reply:
-    record = _find(call)
+def _still_open(record: UploadRecord) -> None:
+    """409 for an upload that takes no more bytes (completed, or failed by an outcome rule)."""
     if record.state == UPLOADED or record.extra.get("failed"):
         raise ApiError(errors.CONFLICT, f"Upload {record.id} is already {_status(record)}; it takes no more bytes.")
+
+
+def upload_chunk(call: Call) -> Reply:
+    record = _find(call)
+    _still_open(record)
     declared = call.request.content_length
     wanted = _parse_range(call, record)
     if wanted is None:
@@ -186,8 +191,7 @@ def upload_chunk(call: Call) -> Reply:
     if not lock.acquire(timeout=SETTLE_S):
         raise ApiError(errors.CONFLICT, f"Another chunk of upload {record.id} is still arriving.")
     try:
-        if record.state == UPLOADED or record.extra.get("failed"):
-            raise ApiError(errors.CONFLICT, f"Upload {record.id} is already {_status(record)}; it takes no more bytes.")
+        _still_open(record)  # again: the chunk waited for may have completed it
         held = record.extra["assembly"].size
         if start > held:
             raise ApiError(
